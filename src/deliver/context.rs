@@ -1,0 +1,91 @@
+//! What one attempt of one job works with: the leased job, the store connection, the ERPNext
+//! client, and the audit rows it collects.
+
+use rusqlite::Connection;
+
+use crate::erpnext::ErpNextClient;
+use crate::mapping::MappingSettings;
+use crate::peer::PeerError;
+use crate::store::{self, AttemptRecord, Lease, Stage, StoreError, now_millis};
+
+/// How an attempt succeeded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobSuccess {
+    Done { erp_name: Option<String> },
+    /// Nothing to write, e.g. an older snapshot than the one already delivered.
+    Cancelled { reason: String },
+}
+
+/// How an attempt failed.
+#[derive(Debug)]
+pub enum JobError {
+    /// A stage failed; the error's class decides whether the job is retried.
+    Stage { stage: Stage, error: PeerError },
+    /// Another worker took the job over, so this attempt must not record anything.
+    LeaseLost,
+    /// The local store failed; the job is retried.
+    Store(StoreError),
+}
+
+impl JobError {
+    pub fn at(stage: Stage, error: PeerError) -> JobError {
+        JobError::Stage { stage, error }
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(error: StoreError) -> JobError {
+        match error {
+            StoreError::LeaseLost(_) => JobError::LeaseLost,
+            other => JobError::Store(other),
+        }
+    }
+}
+
+pub struct JobContext<'a> {
+    pub connection: &'a Connection,
+    pub lease: &'a mut Lease,
+    erp: &'a ErpNextClient,
+    pub settings: &'a MappingSettings,
+    lease_millis: i64,
+    pub records: Vec<AttemptRecord>,
+}
+
+impl<'a> JobContext<'a> {
+    pub fn new(
+        connection: &'a Connection,
+        lease: &'a mut Lease,
+        erp: &'a ErpNextClient,
+        settings: &'a MappingSettings,
+        lease_millis: i64,
+    ) -> JobContext<'a> {
+        JobContext {
+            connection,
+            lease,
+            erp,
+            settings,
+            lease_millis,
+            records: Vec::new(),
+        }
+    }
+
+    /// The ERPNext client, after renewing the lease so it covers the next request.
+    pub fn erp(&mut self) -> Result<&'a ErpNextClient, JobError> {
+        store::renew(self.connection, self.lease, now_millis(), self.lease_millis)?;
+        Ok(self.erp)
+    }
+
+    /// Adds a successful step to the attempt's audit trail.
+    pub fn record(&mut self, stage: Stage, message: impl Into<String>) {
+        let now = now_millis();
+        self.records.push(AttemptRecord {
+            attempt: self.lease.attempt,
+            stage,
+            outcome: "ok".to_string(),
+            http_status: None,
+            message: message.into(),
+            started_at: now,
+            finished_at: now,
+        });
+    }
+}

@@ -1,0 +1,11 @@
+//! Delivery: worker threads that lease due jobs, run their stages against the peers and record
+//! every attempt. The retry policy (`retry`) is pure; this module only applies it.
+
+mod context;
+mod customer;
+mod order;
+pub mod retry;
+mod worker;
+
+pub use context::{JobError, JobSuccess};
+pub use worker::{Workers, WorkerSettings};

@@ -1,0 +1,586 @@
+//! Job and attempt operations: enqueue with dedup, claim with a lease, finish, list, replay and
+//! cancel. Every change to a leased job is a conditional UPDATE on its id and lease owner, and
+//! zero changed rows means the lease was lost.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{JobId, JobStatus, Source, Stage, StoreError};
+
+/// A webhook to be stored as a job.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub source: Source,
+    pub topic: String,
+    pub entity: String,
+    pub body_sha256: String,
+    pub payload: Vec<u8>,
+    pub delivery_id: Option<String>,
+    /// What the `receive` row of the audit trail says, e.g. which secret verified it.
+    pub receive_note: String,
+}
+
+/// The job a webhook became, and whether it existed already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    pub id: JobId,
+    pub duplicate: bool,
+}
+
+/// A job row, without its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub source: Source,
+    pub topic: String,
+    pub entity: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub received_at: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub erp_name: Option<String>,
+    pub woo_id: Option<String>,
+    pub finished_at: Option<i64>,
+    pub delivery_id: Option<String>,
+    pub payload_purged: bool,
+}
+
+/// One row of a job's audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub attempt: i64,
+    pub stage: Stage,
+    pub outcome: String,
+    pub http_status: Option<u16>,
+    pub message: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+}
+
+/// A job leased to one worker until `expires_at`.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job: Job,
+    pub payload: Vec<u8>,
+    pub owner: String,
+    pub expires_at: i64,
+    /// The number of this attempt (1 for the first).
+    pub attempt: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done {
+        erp_name: Option<String>,
+        woo_id: Option<String>,
+    },
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+    Cancelled {
+        reason: String,
+    },
+}
+
+const JOB_COLUMNS: &str = "id, source, topic, entity, status, attempts, received_at, \
+     next_attempt_at, last_error, erp_name, woo_id, finished_at, delivery_id, payload IS NULL";
+
+fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
+    let text_column = |index: usize, text: String| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            text.into(),
+        )
+    };
+    let source: String = row.get(1)?;
+    let status: String = row.get(4)?;
+    Ok(Job {
+        id: JobId(row.get(0)?),
+        source: source.parse().map_err(|e| text_column(1, e))?,
+        topic: row.get(2)?,
+        entity: row.get(3)?,
+        status: status.parse().map_err(|e| text_column(4, e))?,
+        attempts: row.get(5)?,
+        received_at: row.get(6)?,
+        next_attempt_at: row.get(7)?,
+        last_error: row.get(8)?,
+        erp_name: row.get(9)?,
+        woo_id: row.get(10)?,
+        finished_at: row.get(11)?,
+        delivery_id: row.get(12)?,
+        payload_purged: row.get(13)?,
+    })
+}
+
+/// Inserts the jobs in one transaction. A job whose source, topic, entity and body hash exist
+/// already is not inserted again; its existing id comes back with `duplicate` set.
+pub fn enqueue_batch(
+    connection: &mut Connection,
+    jobs: &[&NewJob],
+    now: i64,
+) -> Result<Vec<Enqueued>, StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, \
+                               status, received_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)
+             ON CONFLICT (source, topic, entity, body_sha256) DO NOTHING
+             RETURNING id",
+        )?;
+        let mut find = transaction.prepare_cached(
+            "SELECT id FROM jobs WHERE source = ?1 AND topic = ?2 AND entity = ?3 AND body_sha256 = ?4",
+        )?;
+        let mut audit = transaction.prepare_cached(
+            "INSERT INTO attempts (job_id, attempt, stage, outcome, message, started_at, finished_at)
+             VALUES (?1, 0, 'receive', 'accepted', ?2, ?3, ?3)",
+        )?;
+
+        for job in jobs {
+            let inserted: Option<i64> = insert
+                .query_row(
+                    params![
+                        job.source.as_str(),
+                        job.topic,
+                        job.entity,
+                        job.body_sha256,
+                        job.payload,
+                        job.delivery_id,
+                        now
+                    ],
+                    |row| row.get(0),
+                )
+                .optional()?;
+
+            let result = match inserted {
+                Some(id) => {
+                    audit.execute(params![id, job.receive_note, now])?;
+                    Enqueued {
+                        id: JobId(id),
+                        duplicate: false,
+                    }
+                }
+                None => {
+                    let id: i64 = find.query_row(
+                        params![job.source.as_str(), job.topic, job.entity, job.body_sha256],
+                        |row| row.get(0),
+                    )?;
+                    Enqueued {
+                        id: JobId(id),
+                        duplicate: true,
+                    }
+                }
+            };
+            results.push(result);
+        }
+    }
+    transaction.commit()?;
+    Ok(results)
+}
+
+/// Leases the oldest due job whose entity has no earlier unfinished job and no live lease.
+/// A running job whose lease expired (its worker or process died) is due again.
+pub fn claim(
+    connection: &mut Connection,
+    owner: &str,
+    now: i64,
+    lease_millis: i64,
+) -> Result<Option<Lease>, StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+
+    let candidate: Option<i64> = transaction
+        .query_row(
+            "SELECT j.id FROM jobs j
+             WHERE ((j.status = 'queued' AND j.next_attempt_at <= ?1)
+                 OR (j.status = 'running' AND j.lease_expires_at < ?1))
+               AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.entity = j.entity AND e.id <> j.id
+                     AND ((e.id < j.id AND e.status IN ('queued', 'running'))
+                       OR (e.status = 'running' AND e.lease_expires_at >= ?1)))
+             ORDER BY j.next_attempt_at, j.id
+             LIMIT 1",
+            params![now],
+            |row| row.get(0),
+        )
+        .optional()?;
+
+    let Some(id) = candidate else {
+        return Ok(None);
+    };
+
+    let expires_at = now + lease_millis;
+    transaction.execute(
+        "UPDATE jobs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3
+         WHERE id = ?1",
+        params![id, owner, expires_at],
+    )?;
+
+    let (job, payload) = transaction.query_row(
+        &format!("SELECT {JOB_COLUMNS}, payload FROM jobs WHERE id = ?1"),
+        params![id],
+        |row| Ok((job_from_row(row)?, row.get::<_, Option<Vec<u8>>>(14)?)),
+    )?;
+    transaction.commit()?;
+
+    let attempt = job.attempts + 1;
+    Ok(Some(Lease {
+        job,
+        payload: payload.unwrap_or_default(),
+        owner: owner.to_string(),
+        expires_at,
+        attempt,
+    }))
+}
+
+/// Extends a lease while its job is still being worked on.
+pub fn renew(
+    connection: &Connection,
+    lease: &mut Lease,
+    now: i64,
+    lease_millis: i64,
+) -> Result<(), StoreError> {
+    let expires_at = now + lease_millis;
+    let changed = connection.execute(
+        "UPDATE jobs SET lease_expires_at = ?3
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+        params![lease.job.id.0, lease.owner, expires_at],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(lease.job.id));
+    }
+    lease.expires_at = expires_at;
+    Ok(())
+}
+
+/// Records the attempt's audit rows and its outcome, if the lease is still held.
+pub fn finish(
+    connection: &mut Connection,
+    lease: &Lease,
+    outcome: &Outcome,
+    records: &[AttemptRecord],
+    now: i64,
+) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let id = lease.job.id.0;
+
+    let changed = match outcome {
+        Outcome::Done { erp_name, woo_id } => transaction.execute(
+            "UPDATE jobs SET status = 'done', attempts = attempts + 1, lease_owner = NULL,
+                    lease_expires_at = NULL, last_error = NULL, finished_at = ?3,
+                    erp_name = COALESCE(?4, erp_name), woo_id = COALESCE(?5, woo_id)
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+            params![id, lease.owner, now, erp_name, woo_id],
+        )?,
+        Outcome::Retry { at, error } => transaction.execute(
+            "UPDATE jobs SET status = 'queued', attempts = attempts + 1, lease_owner = NULL,
+                    lease_expires_at = NULL, last_error = ?3, next_attempt_at = ?4
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+            params![id, lease.owner, error, at],
+        )?,
+        Outcome::Failed { error } => transaction.execute(
+            "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_owner = NULL,
+                    lease_expires_at = NULL, last_error = ?3, finished_at = ?4
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+            params![id, lease.owner, error, now],
+        )?,
+        Outcome::Cancelled { reason } => transaction.execute(
+            "UPDATE jobs SET status = 'cancelled', attempts = attempts + 1, lease_owner = NULL,
+                    lease_expires_at = NULL, last_error = ?3, finished_at = ?4
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+            params![id, lease.owner, reason, now],
+        )?,
+    };
+
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(lease.job.id));
+    }
+
+    insert_attempts(&transaction, lease.job.id, records)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn insert_attempts(
+    connection: &Connection,
+    job: JobId,
+    records: &[AttemptRecord],
+) -> Result<(), StoreError> {
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO attempts (job_id, attempt, stage, outcome, http_status, message, \
+                               started_at, finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for record in records {
+        insert.execute(params![
+            job.0,
+            record.attempt,
+            record.stage.as_str(),
+            record.outcome,
+            record.http_status,
+            record.message,
+            record.started_at,
+            record.finished_at
+        ])?;
+    }
+    Ok(())
+}
+
+/// Gives a leased job back to the queue untouched (shutdown before the attempt began).
+pub fn release(connection: &Connection, lease: &Lease) -> Result<(), StoreError> {
+    connection.execute(
+        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+        params![lease.job.id.0, lease.owner],
+    )?;
+    Ok(())
+}
+
+/// Requeues every job leased by an earlier process. Only safe under the process lock.
+pub fn release_all_leases(connection: &Connection) -> Result<usize, StoreError> {
+    let released = connection.execute(
+        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL
+         WHERE status = 'running'",
+        [],
+    )?;
+    Ok(released)
+}
+
+/// Jobs newest first, optionally of one status.
+pub fn list(
+    connection: &Connection,
+    status: Option<JobStatus>,
+    limit: usize,
+) -> Result<Vec<Job>, StoreError> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs
+         WHERE (?1 IS NULL OR status = ?1)
+         ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![status.map(JobStatus::as_str), limit], job_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn get(connection: &Connection, id: JobId) -> Result<Job, StoreError> {
+    connection
+        .query_row(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+            params![id.0],
+            job_from_row,
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(id))
+}
+
+/// The raw webhook body of a job, or `None` once retention has erased it.
+pub fn payload(connection: &Connection, id: JobId) -> Result<Option<Vec<u8>>, StoreError> {
+    connection
+        .query_row(
+            "SELECT payload FROM jobs WHERE id = ?1",
+            params![id.0],
+            |row| row.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(id))
+}
+
+/// The audit trail of a job, oldest first.
+pub fn history(connection: &Connection, id: JobId) -> Result<Vec<AttemptRecord>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT attempt, stage, outcome, http_status, message, started_at, finished_at
+         FROM attempts WHERE job_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map(params![id.0], |row| {
+        let stage: String = row.get(1)?;
+        Ok(AttemptRecord {
+            attempt: row.get(0)?,
+            stage: stage.parse().map_err(|error: String| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    error.into(),
+                )
+            })?,
+            outcome: row.get(2)?,
+            http_status: row.get(3)?,
+            message: row.get(4)?,
+            started_at: row.get(5)?,
+            finished_at: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Why an operator command left a job as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Skipped {
+    NotFound(JobId),
+    WrongStatus(JobId, JobStatus),
+    PayloadErased(JobId),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::NotFound(id) => write!(formatter, "job {id} not found"),
+            Skipped::WrongStatus(id, status) => write!(formatter, "job {id} is {status}"),
+            Skipped::PayloadErased(id) => write!(
+                formatter,
+                "job {id} has no payload left (erased after store.payload_retention); \
+                 run `shopbus reconcile` to fetch the order again"
+            ),
+        }
+    }
+}
+
+/// Requeues failed or cancelled jobs for now, keeping their history, and adds a history row
+/// that says who requeued them.
+pub fn replay(
+    connection: &mut Connection,
+    ids: &[JobId],
+    now: i64,
+) -> Result<(Vec<JobId>, Vec<Skipped>), StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut replayed = Vec::new();
+    let mut skipped = Vec::new();
+
+    for &id in ids {
+        let Some(job) = get(&transaction, id).map(Some).or_else(|error| match error {
+            StoreError::NotFound(_) => Ok(None),
+            other => Err(other),
+        })?
+        else {
+            skipped.push(Skipped::NotFound(id));
+            continue;
+        };
+
+        if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) {
+            skipped.push(Skipped::WrongStatus(id, job.status));
+            continue;
+        }
+        if job.payload_purged {
+            skipped.push(Skipped::PayloadErased(id));
+            continue;
+        }
+
+        transaction.execute(
+            "UPDATE jobs SET status = 'queued', next_attempt_at = ?2, finished_at = NULL
+             WHERE id = ?1",
+            params![id.0, now],
+        )?;
+        let record = AttemptRecord {
+            attempt: job.attempts,
+            stage: Stage::Receive,
+            outcome: "replayed".to_string(),
+            http_status: None,
+            message: format!("requeued by an operator (was {})", job.status),
+            started_at: now,
+            finished_at: now,
+        };
+        insert_attempts(&transaction, id, &[record])?;
+        replayed.push(id);
+    }
+
+    transaction.commit()?;
+    Ok((replayed, skipped))
+}
+
+/// The ids of every failed job, oldest first.
+pub fn failed_ids(connection: &Connection) -> Result<Vec<JobId>, StoreError> {
+    let mut statement = connection.prepare("SELECT id FROM jobs WHERE status = 'failed' ORDER BY id")?;
+    let rows = statement.query_map([], |row| Ok(JobId(row.get(0)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Cancels queued or failed jobs. A running job is left alone: its worker owns it.
+pub fn cancel(
+    connection: &mut Connection,
+    ids: &[JobId],
+    now: i64,
+) -> Result<(Vec<JobId>, Vec<Skipped>), StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut cancelled = Vec::new();
+    let mut skipped = Vec::new();
+
+    for &id in ids {
+        let changed = transaction.execute(
+            "UPDATE jobs SET status = 'cancelled', finished_at = ?2,
+                    last_error = COALESCE(last_error, 'cancelled by an operator')
+             WHERE id = ?1 AND status IN ('queued', 'failed')",
+            params![id.0, now],
+        )?;
+        if changed == 1 {
+            let attempts: i64 = transaction.query_row(
+                "SELECT attempts FROM jobs WHERE id = ?1",
+                params![id.0],
+                |row| row.get(0),
+            )?;
+            let record = AttemptRecord {
+                attempt: attempts,
+                stage: Stage::Receive,
+                outcome: "cancelled".to_string(),
+                http_status: None,
+                message: "cancelled by an operator".to_string(),
+                started_at: now,
+                finished_at: now,
+            };
+            insert_attempts(&transaction, id, &[record])?;
+            cancelled.push(id);
+            continue;
+        }
+
+        match get(&transaction, id) {
+            Ok(job) => skipped.push(Skipped::WrongStatus(id, job.status)),
+            Err(StoreError::NotFound(_)) => skipped.push(Skipped::NotFound(id)),
+            Err(other) => return Err(other),
+        }
+    }
+
+    transaction.commit()?;
+    Ok((cancelled, skipped))
+}
+
+/// Job counts by status, for `/metrics` and `/healthz`.
+pub fn count_by_status(connection: &Connection) -> Result<Vec<(JobStatus, i64)>, StoreError> {
+    let mut counts: Vec<(JobStatus, i64)> = JobStatus::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut statement = connection.prepare("SELECT status, COUNT(*) FROM jobs GROUP BY status")?;
+    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (status, count) = row?;
+        if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
+            entry.1 = count;
+        }
+    }
+    Ok(counts)
+}
+
+/// Erases the payload of jobs that finished before `finished_before`; ids and history stay.
+pub fn purge_payloads(connection: &Connection, finished_before: i64, now: i64) -> Result<usize, StoreError> {
+    let purged = connection.execute(
+        "UPDATE jobs SET payload = NULL, payload_purged_at = ?2
+         WHERE payload IS NOT NULL AND status IN ('done', 'cancelled')
+           AND finished_at < ?1",
+        params![finished_before, now],
+    )?;
+    Ok(purged)
+}
+
+/// Whether an unfinished job of `entity`, other than `except`, exists.
+pub fn entity_has_pending(connection: &Connection, entity: &str, except: JobId) -> Result<bool, StoreError> {
+    let found: Option<i64> = connection
+        .query_row(
+            "SELECT id FROM jobs WHERE entity = ?1 AND id <> ?2 AND status IN ('queued', 'running') LIMIT 1",
+            params![entity, except.0],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,3 @@
+//! The WooCommerce peer: its order payload.
+
+pub mod order;
