@@ -143,3 +143,6 @@ pub fn lock_exclusive(path: &Path) -> Result<ProcessLock, StoreError> {
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests;

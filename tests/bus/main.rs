@@ -1,0 +1,11 @@
+//! Integration tests: the real `shopbus` binary against a fake ERPNext and a WooCommerce sender
+//! that speak the peers' protocols.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod crash;
+mod delivery;
+mod ingest;
+mod orders;
