@@ -16,7 +16,12 @@ use crate::store::{self, AttemptRecord, Job, JobId, JobStatus, Skipped};
 #[command(name = "shopbus", version, about)]
 pub struct Cli {
     /// Configuration file (TOML).
-    #[arg(long, global = true, env = "SHOPBUS_CONFIG", default_value = "shopbus.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPBUS_CONFIG",
+        default_value = "shopbus.toml"
+    )]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -203,7 +208,10 @@ fn show(connection: &rusqlite::Connection, args: &ShowArgs) -> Result<(), Failur
         return Ok(());
     }
 
-    println!("job {} ({} {}, {})", job.id, job.source, job.topic, job.entity);
+    println!(
+        "job {} ({} {}, {})",
+        job.id, job.source, job.topic, job.entity
+    );
     println!("  status:       {}", job.status);
     println!("  attempts:     {}", job.attempts);
     println!("  received:     {}", rfc3339(job.received_at));
@@ -222,7 +230,10 @@ fn show(connection: &rusqlite::Connection, args: &ShowArgs) -> Result<(), Failur
     }
     println!("history:");
     for record in &history {
-        let status = record.http_status.map(|s| format!(" HTTP {s}")).unwrap_or_default();
+        let status = record
+            .http_status
+            .map(|s| format!(" HTTP {s}"))
+            .unwrap_or_default();
         println!(
             "  #{:<2} {}  {:<8}  {:<9}{status}  {}",
             record.attempt,
@@ -242,26 +253,50 @@ fn replay(connection: &mut rusqlite::Connection, args: &ReplayArgs) -> Result<()
         args.ids.iter().map(|id| JobId(*id)).collect()
     };
 
-    let (replayed, skipped) = store::replay(connection, &ids, store::now_millis()).map_err(Failure::runtime)?;
-    report("requeued", &replayed, &skipped, "only failed or cancelled jobs can be replayed")
+    let (replayed, skipped) =
+        store::replay(connection, &ids, store::now_millis()).map_err(Failure::runtime)?;
+    report(
+        "requeued",
+        &replayed,
+        &skipped,
+        "only failed or cancelled jobs can be replayed",
+    )
 }
 
 fn cancel(connection: &mut rusqlite::Connection, args: &CancelArgs) -> Result<(), Failure> {
     let ids: Vec<JobId> = args.ids.iter().map(|id| JobId(*id)).collect();
-    let (cancelled, skipped) = store::cancel(connection, &ids, store::now_millis()).map_err(Failure::runtime)?;
-    report("cancelled", &cancelled, &skipped, "only queued or failed jobs can be cancelled")
+    let (cancelled, skipped) =
+        store::cancel(connection, &ids, store::now_millis()).map_err(Failure::runtime)?;
+    report(
+        "cancelled",
+        &cancelled,
+        &skipped,
+        "only queued or failed jobs can be cancelled",
+    )
 }
 
 /// Prints what a bulk command changed and what it left, and fails when it left anything.
 fn report(verb: &str, changed: &[JobId], skipped: &[Skipped], rule: &str) -> Result<(), Failure> {
     let list: Vec<String> = changed.iter().map(JobId::to_string).collect();
-    println!("{verb} {} job(s){}", changed.len(), if list.is_empty() { String::new() } else { format!(": {}", list.join(", ")) });
+    println!(
+        "{verb} {} job(s){}",
+        changed.len(),
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", list.join(", "))
+        }
+    );
 
     if skipped.is_empty() {
         return Ok(());
     }
     let reasons: Vec<String> = skipped.iter().map(Skipped::to_string).collect();
-    Err(Failure::runtime(format!("{} job(s) left as they were ({rule}): {}", skipped.len(), reasons.join("; "))))
+    Err(Failure::runtime(format!(
+        "{} job(s) left as they were ({rule}): {}",
+        skipped.len(),
+        reasons.join("; ")
+    )))
 }
 
 /// The job object of `--json` output.

@@ -285,7 +285,11 @@ impl Config {
             &self.woocommerce.webhook_secret_file,
             &mut problems,
         );
-        check_secret_file("erpnext.api_key_file", &self.erpnext.api_key_file, &mut problems);
+        check_secret_file(
+            "erpnext.api_key_file",
+            &self.erpnext.api_key_file,
+            &mut problems,
+        );
         check_secret_file(
             "erpnext.api_secret_file",
             &self.erpnext.api_secret_file,
@@ -298,7 +302,10 @@ impl Config {
         let names = [
             ("erpnext.company", &self.erpnext.company),
             ("erpnext.warehouse", &self.erpnext.warehouse),
-            ("erpnext.selling_price_list", &self.erpnext.selling_price_list),
+            (
+                "erpnext.selling_price_list",
+                &self.erpnext.selling_price_list,
+            ),
             ("erpnext.customer_group", &self.erpnext.customer_group),
             ("erpnext.territory", &self.erpnext.territory),
             ("erpnext.tax_account", &self.erpnext.tax_account),
@@ -307,7 +314,9 @@ impl Config {
         ];
         for (key, value) in names {
             if value.trim().is_empty() {
-                problems.push(format!("{key}: must name an ERPNext document, not be empty"));
+                problems.push(format!(
+                    "{key}: must name an ERPNext document, not be empty"
+                ));
             }
         }
 
@@ -437,7 +446,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration in the largest unit that keeps it whole.
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
     for (size, unit) in units {
         if millis >= size && millis.is_multiple_of(size) {
             return format!("{}{unit}", millis / size);
@@ -497,16 +511,17 @@ mod tests {
         let text = include_str!("../examples/shopbus.toml");
         let config = Config::parse(text).expect("examples/shopbus.toml must parse");
         assert_eq!(config.server.listen, "127.0.0.1:8787");
-        assert_eq!(config.delivery.give_up_after, Duration::from_secs(72 * 3600));
+        assert_eq!(
+            config.delivery.give_up_after,
+            Duration::from_secs(72 * 3600)
+        );
         assert_eq!(config.erpnext.order_prefix, "WC-");
     }
 
     #[test]
     fn unknown_key_is_rejected_with_its_name() {
-        let text = include_str!("../examples/shopbus.toml").replace(
-            "[delivery]",
-            "[delivery]\nworkerz = 3",
-        );
+        let text = include_str!("../examples/shopbus.toml")
+            .replace("[delivery]", "[delivery]\nworkerz = 3");
         let error = Config::parse(&text).unwrap_err();
         assert!(error.contains("workerz"), "{error}");
     }

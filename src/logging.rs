@@ -16,13 +16,21 @@ struct StderrLogger {
 }
 
 /// Crates whose debug output is noise for an operator.
-const QUIET_CRATES: &[&str] = &["hyper", "hyper_util", "ureq", "ureq_proto", "rustls", "mio", "tokio"];
+const QUIET_CRATES: &[&str] = &[
+    "hyper",
+    "hyper_util",
+    "ureq",
+    "ureq_proto",
+    "rustls",
+    "mio",
+    "tokio",
+];
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        let quiet = QUIET_CRATES
-            .iter()
-            .any(|name| metadata.target() == *name || metadata.target().starts_with(&format!("{name}::")));
+        let quiet = QUIET_CRATES.iter().any(|name| {
+            metadata.target() == *name || metadata.target().starts_with(&format!("{name}::"))
+        });
         if quiet {
             metadata.level() <= Level::Warn
         } else {

@@ -105,22 +105,36 @@ mod tests {
     #[test]
     fn status_classes() {
         for status in [408, 425, 429, 500, 502, 503, 504, 508] {
-            assert_eq!(ErrorClass::of_status(status), ErrorClass::Transient, "{status}");
+            assert_eq!(
+                ErrorClass::of_status(status),
+                ErrorClass::Transient,
+                "{status}"
+            );
         }
         for status in [401, 403] {
             assert_eq!(ErrorClass::of_status(status), ErrorClass::Auth, "{status}");
         }
         for status in [400, 404, 409, 417, 422] {
-            assert_eq!(ErrorClass::of_status(status), ErrorClass::Permanent, "{status}");
+            assert_eq!(
+                ErrorClass::of_status(status),
+                ErrorClass::Permanent,
+                "{status}"
+            );
         }
     }
 
     #[test]
     fn retry_after_seconds_and_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(90)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(90))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);

@@ -70,7 +70,10 @@ impl SecretFile {
     pub fn reload(&self) -> Result<usize, SecretError> {
         let secrets = read_secrets(&self.path)?;
         let count = secrets.len();
-        *self.secrets.write().unwrap_or_else(|poison| poison.into_inner()) = secrets;
+        *self
+            .secrets
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner()) = secrets;
         Ok(count)
     }
 
@@ -143,7 +146,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key");
         std::fs::write(&path, "\n# nothing\n").unwrap();
-        assert!(matches!(SecretFile::load(&path), Err(SecretError::Empty { .. })));
+        assert!(matches!(
+            SecretFile::load(&path),
+            Err(SecretError::Empty { .. })
+        ));
 
         std::fs::write(&path, "k1\n").unwrap();
         let file = SecretFile::load(&path).unwrap();

@@ -28,13 +28,22 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listener = TcpListener::bind(&config.server.listen)
             .await
-            .with_context(|| format!("could not listen on {} (server.listen)", config.server.listen))?;
+            .with_context(|| {
+                format!(
+                    "could not listen on {} (server.listen)",
+                    config.server.listen
+                )
+            })?;
         serve(config, listener, shutdown_signal()).await
     })
 }
 
 /// Runs the bus on `listener` until `shutdown` resolves. Tests and the demo call this directly.
-pub async fn serve(config: &Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let store_path = config.store.path.clone();
     let _lock = store::lock_exclusive(&store_path)?;
 
@@ -68,7 +77,10 @@ pub async fn serve(config: &Config, listener: TcpListener, shutdown: impl Future
     });
     let reloader = tokio::spawn(reload_on_hangup(woocommerce_secrets, erp));
 
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     log::info!(
         "serve: listening on {address}, store {}, ERPNext {}",
         store_path.display(),
@@ -109,7 +121,10 @@ fn start_id() -> String {
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
 
-    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         log::error!("serve: could not install signal handlers; stop the process with SIGKILL");
         return std::future::pending().await;
     };
@@ -133,7 +148,9 @@ async fn reload_on_hangup(webhook: SecretFile, erp: Arc<ErpNextClient>) {
                 "serve: SIGHUP: re-read {} ({count} secret(s))",
                 webhook.path().display()
             ),
-            Err(error) => log::error!("serve: SIGHUP: {error}; the secrets loaded before stay in force"),
+            Err(error) => {
+                log::error!("serve: SIGHUP: {error}; the secrets loaded before stay in force")
+            }
         }
         erp.reload_credentials();
     }

@@ -11,9 +11,13 @@ use crate::store::{self, AttemptRecord, Lease, Stage, StoreError, now_millis};
 /// How an attempt succeeded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobSuccess {
-    Done { erp_name: Option<String> },
+    Done {
+        erp_name: Option<String>,
+    },
     /// Nothing to write, e.g. an older snapshot than the one already delivered.
-    Cancelled { reason: String },
+    Cancelled {
+        reason: String,
+    },
 }
 
 /// How an attempt failed.

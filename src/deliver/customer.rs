@@ -18,7 +18,10 @@ pub enum Found {
 }
 
 /// Returns the Customer's ERPNext name and how it was found.
-pub fn ensure_customer(context: &mut JobContext<'_>, plan: &CustomerPlan) -> Result<(String, Found), JobError> {
+pub fn ensure_customer(
+    context: &mut JobContext<'_>,
+    plan: &CustomerPlan,
+) -> Result<(String, Found), JobError> {
     if let Some(name) = linked_document(context, LinkKind::Customer, &plan.link_key, "Customer")? {
         return Ok((name, Found::Linked));
     }
@@ -50,7 +53,11 @@ pub fn ensure_customer(context: &mut JobContext<'_>, plan: &CustomerPlan) -> Res
 }
 
 /// Returns the ERPNext name of the address, linked to `customer`, creating it when needed.
-pub fn ensure_address(context: &mut JobContext<'_>, address: &AddressDoc, customer: &str) -> Result<String, JobError> {
+pub fn ensure_address(
+    context: &mut JobContext<'_>,
+    address: &AddressDoc,
+    customer: &str,
+) -> Result<String, JobError> {
     let key = address_key(address, customer);
     if let Some(name) = linked_document(context, LinkKind::Address, &key, "Address")? {
         return Ok(name);
@@ -117,7 +124,12 @@ fn linked_document(
     Ok(None)
 }
 
-fn remember(context: &JobContext<'_>, kind: LinkKind, key: &str, name: &str) -> Result<(), JobError> {
+fn remember(
+    context: &JobContext<'_>,
+    kind: LinkKind,
+    key: &str,
+    name: &str,
+) -> Result<(), JobError> {
     let link = Link {
         erp_name: name.to_string(),
         woo_modified: None,
@@ -139,7 +151,11 @@ fn address_key(address: &AddressDoc, customer: &str) -> String {
         &address.country,
     ];
     let digest = Sha256::digest(fields.join("\u{1f}").as_bytes());
-    let hex: String = digest.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     format!("{customer}|{hex}")
 }
 

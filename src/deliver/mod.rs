@@ -8,4 +8,4 @@ pub mod retry;
 mod worker;
 
 pub use context::{JobError, JobSuccess};
-pub use worker::{Workers, WorkerSettings};
+pub use worker::{WorkerSettings, Workers};

@@ -45,7 +45,13 @@ pub fn deliver_order(context: &mut JobContext<'_>) -> Result<JobSuccess, JobErro
         erp_name: sales_order.clone(),
         woo_modified: order.date_modified_gmt.clone(),
     };
-    store::put_link(context.connection, LinkKind::SalesOrder, &order.id.to_string(), &link, now_millis())?;
+    store::put_link(
+        context.connection,
+        LinkKind::SalesOrder,
+        &order.id.to_string(),
+        &link,
+        now_millis(),
+    )?;
     Ok(JobSuccess::Done {
         erp_name: Some(sales_order),
     })
@@ -54,7 +60,12 @@ pub fn deliver_order(context: &mut JobContext<'_>) -> Result<JobSuccess, JobErro
 /// A reason to skip this snapshot when a newer one of the same order was already written.
 /// WooCommerce builds the payload when it sends it, so deliveries can arrive out of order.
 fn superseded(context: &JobContext<'_>, order: &Order) -> Result<Option<String>, JobError> {
-    let Some(link) = store::get_link(context.connection, LinkKind::SalesOrder, &order.id.to_string())? else {
+    let Some(link) = store::get_link(
+        context.connection,
+        LinkKind::SalesOrder,
+        &order.id.to_string(),
+    )?
+    else {
         return Ok(None);
     };
     let (Some(written), Some(this)) = (&link.woo_modified, &order.date_modified_gmt) else {
@@ -99,7 +110,10 @@ struct Existing {
 
 /// Creates, updates, submits or cancels the Sales Order; returns its name, or `None` when a
 /// cancelled order has no Sales Order.
-fn write_sales_order(context: &mut JobContext<'_>, plan: &OrderPlan) -> Result<Option<String>, JobError> {
+fn write_sales_order(
+    context: &mut JobContext<'_>,
+    plan: &OrderPlan,
+) -> Result<Option<String>, JobError> {
     let existing = find_sales_order(context, &plan.sales_order.po_no)?;
 
     if plan.intent == OrderIntent::Cancel {
@@ -111,7 +125,9 @@ fn write_sales_order(context: &mut JobContext<'_>, plan: &OrderPlan) -> Result<O
 
     let sales_order = match existing {
         None => insert_sales_order(context, plan, &document)?,
-        Some(existing) if existing.docstatus == 0 => update_draft(context, plan, &document, existing)?,
+        Some(existing) if existing.docstatus == 0 => {
+            update_draft(context, plan, &document, existing)?
+        }
         Some(existing) => amend_if_changed(context, plan, &document, existing)?,
     };
 
@@ -122,7 +138,10 @@ fn write_sales_order(context: &mut JobContext<'_>, plan: &OrderPlan) -> Result<O
 }
 
 /// Looks the Sales Order up by `po_no` (a live one: draft or submitted).
-fn find_sales_order(context: &mut JobContext<'_>, po_no: &str) -> Result<Option<Existing>, JobError> {
+fn find_sales_order(
+    context: &mut JobContext<'_>,
+    po_no: &str,
+) -> Result<Option<Existing>, JobError> {
     let filters = json!([["po_no", "=", po_no], ["docstatus", "<", 2]]);
     let rows = context
         .erp()?
@@ -137,7 +156,11 @@ fn find_sales_order(context: &mut JobContext<'_>, po_no: &str) -> Result<Option<
             context.lease.job.entity
         );
     }
-    let Some(name) = rows.first().and_then(|row| row.get("name")).and_then(Value::as_str) else {
+    let Some(name) = rows
+        .first()
+        .and_then(|row| row.get("name"))
+        .and_then(Value::as_str)
+    else {
         return Ok(None);
     };
 
@@ -148,18 +171,27 @@ fn find_sales_order(context: &mut JobContext<'_>, po_no: &str) -> Result<Option<
         .ok_or_else(|| {
             JobError::at(
                 Stage::Deliver,
-                PeerError::transient(format!("Sales Order {name} was listed but could not be read")),
+                PeerError::transient(format!(
+                    "Sales Order {name} was listed but could not be read"
+                )),
             )
         })?;
     Ok(Some(Existing {
         name: name.to_string(),
-        docstatus: document.get("docstatus").and_then(Value::as_i64).unwrap_or(0),
+        docstatus: document
+            .get("docstatus")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
         document,
     }))
 }
 
 /// Sets the Customer and its Addresses on the Sales Order, creating them where needed.
-fn fill_parties(context: &mut JobContext<'_>, plan: &OrderPlan, document: &mut SalesOrderDoc) -> Result<(), JobError> {
+fn fill_parties(
+    context: &mut JobContext<'_>,
+    plan: &OrderPlan,
+    document: &mut SalesOrderDoc,
+) -> Result<(), JobError> {
     let (customer, found) = ensure_customer(context, &plan.customer)?;
     let how = match found {
         Found::Linked => "linked",
@@ -189,13 +221,20 @@ struct Written {
     docstatus: i64,
 }
 
-fn insert_sales_order(context: &mut JobContext<'_>, plan: &OrderPlan, document: &SalesOrderDoc) -> Result<Written, JobError> {
+fn insert_sales_order(
+    context: &mut JobContext<'_>,
+    plan: &OrderPlan,
+    document: &SalesOrderDoc,
+) -> Result<Written, JobError> {
     let inserted = context
         .erp()?
         .insert(SALES_ORDER, document)
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
     let name = document_name(&inserted, SALES_ORDER)?;
-    context.record(Stage::Deliver, format!("Sales Order {name} created as a draft"));
+    context.record(
+        Stage::Deliver,
+        format!("Sales Order {name} created as a draft"),
+    );
     log::info!(
         "deliver: created Sales Order job={} entity={} sales_order={name}",
         context.lease.job.id,
@@ -213,7 +252,13 @@ fn update_draft(
     existing: Existing,
 ) -> Result<Written, JobError> {
     if !differs(&existing.document, document, plan) {
-        context.record(Stage::Deliver, format!("Sales Order {} (draft) already matches the order", existing.name));
+        context.record(
+            Stage::Deliver,
+            format!(
+                "Sales Order {} (draft) already matches the order",
+                existing.name
+            ),
+        );
         confirm_total(context, plan, &existing.name, &existing.document)?;
         return Ok(Written {
             name: existing.name,
@@ -225,7 +270,13 @@ fn update_draft(
         .erp()?
         .update(SALES_ORDER, &existing.name, document)
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
-    context.record(Stage::Deliver, format!("Sales Order {} (draft) updated to the order's new lines and totals", existing.name));
+    context.record(
+        Stage::Deliver,
+        format!(
+            "Sales Order {} (draft) updated to the order's new lines and totals",
+            existing.name
+        ),
+    );
     confirm_total(context, plan, &existing.name, &saved)?;
     Ok(Written {
         name: existing.name,
@@ -242,7 +293,13 @@ fn amend_if_changed(
     existing: Existing,
 ) -> Result<Written, JobError> {
     if !differs(&existing.document, document, plan) {
-        context.record(Stage::Deliver, format!("Sales Order {} (submitted) already matches the order", existing.name));
+        context.record(
+            Stage::Deliver,
+            format!(
+                "Sales Order {} (submitted) already matches the order",
+                existing.name
+            ),
+        );
         confirm_total(context, plan, &existing.name, &existing.document)?;
         return Ok(Written {
             name: existing.name,
@@ -254,7 +311,10 @@ fn amend_if_changed(
 
     context
         .erp()?
-        .call("frappe.client.cancel", &json!({"doctype": SALES_ORDER, "name": existing.name}))
+        .call(
+            "frappe.client.cancel",
+            &json!({"doctype": SALES_ORDER, "name": existing.name}),
+        )
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
 
     let mut amended = serde_json::to_value(document).unwrap_or(Value::Null);
@@ -287,7 +347,10 @@ fn cancel_sales_order(
     let Some(existing) = existing else {
         context.record(
             Stage::Deliver,
-            format!("order is cancelled and no live Sales Order has po_no {}; nothing to cancel", plan.sales_order.po_no),
+            format!(
+                "order is cancelled and no live Sales Order has po_no {}; nothing to cancel",
+                plan.sales_order.po_no
+            ),
         );
         return Ok(None);
     };
@@ -297,16 +360,31 @@ fn cancel_sales_order(
             .erp()?
             .delete(SALES_ORDER, &existing.name)
             .map_err(|error| JobError::at(Stage::Deliver, error))?;
-        context.record(Stage::Deliver, format!("draft Sales Order {} deleted, because the order was cancelled", existing.name));
+        context.record(
+            Stage::Deliver,
+            format!(
+                "draft Sales Order {} deleted, because the order was cancelled",
+                existing.name
+            ),
+        );
         return Ok(Some(existing.name));
     }
 
     refuse_if_billed_or_delivered(&existing, "cancel")?;
     context
         .erp()?
-        .call("frappe.client.cancel", &json!({"doctype": SALES_ORDER, "name": existing.name}))
+        .call(
+            "frappe.client.cancel",
+            &json!({"doctype": SALES_ORDER, "name": existing.name}),
+        )
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
-    context.record(Stage::Deliver, format!("Sales Order {} cancelled, because the order was cancelled", existing.name));
+    context.record(
+        Stage::Deliver,
+        format!(
+            "Sales Order {} cancelled, because the order was cancelled",
+            existing.name
+        ),
+    );
     Ok(Some(existing.name))
 }
 
@@ -333,12 +411,20 @@ fn submit(context: &mut JobContext<'_>, name: &str) -> Result<(), JobError> {
         .erp()?
         .update(SALES_ORDER, name, &json!({"docstatus": 1}))
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
-    context.record(Stage::Deliver, format!("Sales Order {name} submitted, because the order is paid"));
+    context.record(
+        Stage::Deliver,
+        format!("Sales Order {name} submitted, because the order is paid"),
+    );
     Ok(())
 }
 
 /// Fails the job at `confirm` when ERPNext's grand total differs from the order total.
-fn confirm_total(context: &mut JobContext<'_>, plan: &OrderPlan, name: &str, document: &Value) -> Result<(), JobError> {
+fn confirm_total(
+    context: &mut JobContext<'_>,
+    plan: &OrderPlan,
+    name: &str,
+    document: &Value,
+) -> Result<(), JobError> {
     let grand_total = number(document, "grand_total").round_dp(2);
     let expected = plan.total.round_dp(2);
 
@@ -363,7 +449,13 @@ fn confirm_total(context: &mut JobContext<'_>, plan: &OrderPlan, name: &str, doc
 /// Whether the Sales Order in ERPNext differs from the one the order maps to, in customer,
 /// addresses, item rows, tax rows or grand total.
 fn differs(existing: &Value, wanted: &SalesOrderDoc, plan: &OrderPlan) -> bool {
-    let text = |field: &str| existing.get(field).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |field: &str| {
+        existing
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     if text("customer") != wanted.customer
         || Some(text("customer_address")) != wanted.customer_address
         || Some(text("shipping_address_name")) != wanted.shipping_address_name
@@ -373,17 +465,34 @@ fn differs(existing: &Value, wanted: &SalesOrderDoc, plan: &OrderPlan) -> bool {
 
     let existing_items: Vec<(String, Decimal, Decimal)> = rows(existing, "items")
         .iter()
-        .map(|row| (text_of(row, "item_code"), number(row, "qty"), number(row, "rate").round_dp(2)))
+        .map(|row| {
+            (
+                text_of(row, "item_code"),
+                number(row, "qty"),
+                number(row, "rate").round_dp(2),
+            )
+        })
         .collect();
     let wanted_items: Vec<(String, Decimal, Decimal)> = wanted
         .items
         .iter()
-        .map(|item| (item.item_code.clone(), Decimal::from(item.qty), item.rate.round_dp(2)))
+        .map(|item| {
+            (
+                item.item_code.clone(),
+                Decimal::from(item.qty),
+                item.rate.round_dp(2),
+            )
+        })
         .collect();
 
     let existing_taxes: Vec<(String, Decimal)> = rows(existing, "taxes")
         .iter()
-        .map(|row| (text_of(row, "account_head"), number(row, "tax_amount").round_dp(2)))
+        .map(|row| {
+            (
+                text_of(row, "account_head"),
+                number(row, "tax_amount").round_dp(2),
+            )
+        })
         .collect();
     let wanted_taxes: Vec<(String, Decimal)> = wanted
         .taxes
@@ -397,11 +506,18 @@ fn differs(existing: &Value, wanted: &SalesOrderDoc, plan: &OrderPlan) -> bool {
 }
 
 fn rows<'v>(document: &'v Value, field: &str) -> &'v [Value] {
-    document.get(field).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    document
+        .get(field)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn text_of(row: &Value, field: &str) -> String {
-    row.get(field).and_then(Value::as_str).unwrap_or("").to_string()
+    row.get(field)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A numeric field of an ERPNext document as a `Decimal`, through its shortest decimal text,

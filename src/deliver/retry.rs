@@ -64,7 +64,9 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
 pub fn decide(policy: &RetryPolicy, failed: FailedAttempt, now: i64, jitter: f64) -> Decision {
     match failed.class {
         ErrorClass::Permanent => {
-            return Decision::GiveUp("the error is permanent; fix the cause, then replay the job".to_string());
+            return Decision::GiveUp(
+                "the error is permanent; fix the cause, then replay the job".to_string(),
+            );
         }
         ErrorClass::Auth if failed.attempt >= policy.auth_retries => {
             return Decision::GiveUp(format!(
@@ -88,7 +90,8 @@ pub fn decide(policy: &RetryPolicy, failed: FailedAttempt, now: i64, jitter: f64
     }
 
     let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-    let deadline = failed.received_at + i64::try_from(policy.give_up_after.as_millis()).unwrap_or(i64::MAX / 2);
+    let deadline = failed.received_at
+        + i64::try_from(policy.give_up_after.as_millis()).unwrap_or(i64::MAX / 2);
     if at > deadline {
         return Decision::GiveUp(format!(
             "gave up: the next attempt would be more than {} after the webhook arrived (delivery.give_up_after)",
@@ -148,10 +151,16 @@ mod tests {
     fn retry_after_is_honoured_and_capped() {
         let mut attempt = failed(1, ErrorClass::Transient);
         attempt.retry_after = Some(Duration::from_secs(120));
-        assert_eq!(decide(&policy(), attempt, 0, 0.0), Decision::RetryAt(120_000));
+        assert_eq!(
+            decide(&policy(), attempt, 0, 0.0),
+            Decision::RetryAt(120_000)
+        );
 
         attempt.retry_after = Some(Duration::from_secs(86_400));
-        assert_eq!(decide(&policy(), attempt, 0, 0.0), Decision::RetryAt(3_600_000));
+        assert_eq!(
+            decide(&policy(), attempt, 0, 0.0),
+            Decision::RetryAt(3_600_000)
+        );
 
         attempt.retry_after = Some(Duration::from_secs(1));
         assert_eq!(decide(&policy(), attempt, 0, 0.0), Decision::RetryAt(5_000));
@@ -160,8 +169,16 @@ mod tests {
     #[test]
     fn auth_errors_retry_a_few_times() {
         let policy = policy();
-        assert!(matches!(decide(&policy, failed(1, ErrorClass::Auth), 0, 0.0), Decision::RetryAt(_)));
-        let decision = decide(&policy, failed(policy.auth_retries, ErrorClass::Auth), 0, 0.0);
+        assert!(matches!(
+            decide(&policy, failed(1, ErrorClass::Auth), 0, 0.0),
+            Decision::RetryAt(_)
+        ));
+        let decision = decide(
+            &policy,
+            failed(policy.auth_retries, ErrorClass::Auth),
+            0,
+            0.0,
+        );
         match decision {
             Decision::GiveUp(reason) => assert!(reason.contains("credentials"), "{reason}"),
             other => panic!("expected GiveUp, got {other:?}"),
@@ -171,7 +188,12 @@ mod tests {
     #[test]
     fn max_attempts_ends_retries() {
         let policy = policy();
-        let decision = decide(&policy, failed(policy.max_attempts, ErrorClass::Transient), 0, 0.0);
+        let decision = decide(
+            &policy,
+            failed(policy.max_attempts, ErrorClass::Transient),
+            0,
+            0.0,
+        );
         assert!(matches!(decision, Decision::GiveUp(reason) if reason.contains("max_attempts")));
     }
 
@@ -194,7 +216,9 @@ mod tests {
         while now < weekend {
             match decide(&policy, failed(attempt, ErrorClass::Transient), now, 1.0) {
                 Decision::RetryAt(at) => now = at,
-                Decision::GiveUp(reason) => panic!("gave up after {attempt} attempts at {now} ms: {reason}"),
+                Decision::GiveUp(reason) => {
+                    panic!("gave up after {attempt} attempts at {now} ms: {reason}")
+                }
             }
             attempt += 1;
         }

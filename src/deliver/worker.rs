@@ -36,7 +36,8 @@ pub struct WorkerSettings {
 impl WorkerSettings {
     /// A lease outlives two requests, and is renewed before each one.
     fn lease_millis(&self) -> i64 {
-        i64::try_from((self.request_timeout * 2 + Duration::from_secs(10)).as_millis()).unwrap_or(i64::MAX / 4)
+        i64::try_from((self.request_timeout * 2 + Duration::from_secs(10)).as_millis())
+            .unwrap_or(i64::MAX / 4)
     }
 }
 
@@ -48,7 +49,11 @@ pub struct Workers {
 
 impl Workers {
     /// Starts the worker threads. `start_id` tells this process's leases apart from others'.
-    pub fn start(settings: WorkerSettings, erp: Arc<ErpNextClient>, start_id: &str) -> Result<Workers, StoreError> {
+    pub fn start(
+        settings: WorkerSettings,
+        erp: Arc<ErpNextClient>,
+        start_id: &str,
+    ) -> Result<Workers, StoreError> {
         let stop = Arc::new(AtomicBool::new(false));
         let settings = Arc::new(settings);
         let mut handles = Vec::with_capacity(settings.workers);
@@ -105,11 +110,19 @@ impl Worker {
                 last_purge = Some(Instant::now());
             }
 
-            match store::claim(&mut self.connection, &self.owner, now_millis(), self.settings.lease_millis()) {
+            match store::claim(
+                &mut self.connection,
+                &self.owner,
+                now_millis(),
+                self.settings.lease_millis(),
+            ) {
                 Ok(Some(lease)) => self.attempt(lease),
                 Ok(None) => std::thread::sleep(self.settings.poll_interval),
                 Err(error) => {
-                    log::error!("deliver: could not claim a job worker={}: {error}", self.index);
+                    log::error!(
+                        "deliver: could not claim a job worker={}: {error}",
+                        self.index
+                    );
                     std::thread::sleep(self.settings.poll_interval * 5);
                 }
             }
@@ -132,7 +145,13 @@ impl Worker {
             return;
         };
 
-        if let Err(error) = store::finish(&mut self.connection, &lease, &outcome, &records, now_millis()) {
+        if let Err(error) = store::finish(
+            &mut self.connection,
+            &lease,
+            &outcome,
+            &records,
+            now_millis(),
+        ) {
             log::error!(
                 "deliver: could not record the attempt job={} topic={} entity={}: {error}",
                 lease.job.id,
@@ -208,10 +227,18 @@ impl Worker {
                     erp_name.as_deref().unwrap_or("-"),
                     lease.attempt
                 );
-                Outcome::Done { erp_name, woo_id: None }
+                Outcome::Done {
+                    erp_name,
+                    woo_id: None,
+                }
             }
             Ok(JobSuccess::Cancelled { reason }) => {
-                log::info!("deliver: cancelled job={} topic={} entity={}: {reason}", job.id, job.topic, job.entity);
+                log::info!(
+                    "deliver: cancelled job={} topic={} entity={}: {reason}",
+                    job.id,
+                    job.topic,
+                    job.entity
+                );
                 row(Stage::Deliver, "cancelled", None, reason.clone());
                 Outcome::Cancelled { reason }
             }
@@ -253,7 +280,12 @@ impl Worker {
         };
         let reason = format!("{stage}: {}", error.message);
 
-        match decide(&self.settings.policy, failed, now_millis(), rand::random::<f64>()) {
+        match decide(
+            &self.settings.policy,
+            failed,
+            now_millis(),
+            rand::random::<f64>(),
+        ) {
             Decision::RetryAt(at) => {
                 let wait = Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0));
                 log::warn!(
@@ -277,7 +309,12 @@ impl Worker {
                     lease.attempt,
                     error.message
                 );
-                row(stage, "failed", error.http_status, format!("{} ({why})", error.message));
+                row(
+                    stage,
+                    "failed",
+                    error.http_status,
+                    format!("{} ({why})", error.message),
+                );
                 Outcome::Failed { error: reason }
             }
         }
@@ -293,7 +330,9 @@ impl Worker {
         let before = now - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
         match store::purge_payloads(&self.connection, before, now) {
             Ok(0) => {}
-            Ok(count) => log::info!("store: erased the payloads of {count} finished job(s) past store.payload_retention"),
+            Ok(count) => log::info!(
+                "store: erased the payloads of {count} finished job(s) past store.payload_retention"
+            ),
             Err(error) => log::error!("store: could not erase expired payloads: {error}"),
         }
     }

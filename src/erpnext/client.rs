@@ -16,7 +16,11 @@ use crate::peer::{ErrorClass, PeerError, parse_retry_after};
 use crate::secret::SecretFile;
 
 /// Characters left as they are in a path segment; everything else is percent-encoded.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Largest response body read, so a misbehaving proxy cannot exhaust memory.
 const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
@@ -29,7 +33,12 @@ pub struct ErpNextClient {
 }
 
 impl ErpNextClient {
-    pub fn new(base_url: &str, api_key: SecretFile, api_secret: SecretFile, timeout: Duration) -> ErpNextClient {
+    pub fn new(
+        base_url: &str,
+        api_key: SecretFile,
+        api_secret: SecretFile,
+        timeout: Duration,
+    ) -> ErpNextClient {
         let config = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
@@ -48,13 +57,21 @@ impl ErpNextClient {
     pub fn reload_credentials(&self) {
         for file in [&self.api_key, &self.api_secret] {
             if let Err(error) = file.reload() {
-                log::error!("erpnext: could not re-read {}: {error}", file.path().display());
+                log::error!(
+                    "erpnext: could not re-read {}: {error}",
+                    file.path().display()
+                );
             }
         }
     }
 
     /// `GET /api/resource/<doctype>` with `fields` and `filters` (JSON), every matching row.
-    pub fn list(&self, doctype: &str, fields: &[&str], filters: &Value) -> Result<Vec<Value>, PeerError> {
+    pub fn list(
+        &self,
+        doctype: &str,
+        fields: &[&str],
+        filters: &Value,
+    ) -> Result<Vec<Value>, PeerError> {
         let url = format!("{}/api/resource/{}", self.base_url, segment(doctype));
         let fields = serde_json::to_string(fields).unwrap_or_default();
         let filters = filters.to_string();
@@ -96,11 +113,18 @@ impl ErpNextClient {
             .header("Authorization", self.authorization())
             .header("Accept", "application/json");
         let answer = self.finish("POST", &url, request.send_json(document))?;
-        field(answer, "data").ok_or_else(|| PeerError::transient(format!("ERPNext answered POST {url} without \"data\"")))
+        field(answer, "data").ok_or_else(|| {
+            PeerError::transient(format!("ERPNext answered POST {url} without \"data\""))
+        })
     }
 
     /// `PUT /api/resource/<doctype>/<name>` with the changed fields; the saved document.
-    pub fn update(&self, doctype: &str, name: &str, changes: &impl Serialize) -> Result<Value, PeerError> {
+    pub fn update(
+        &self,
+        doctype: &str,
+        name: &str,
+        changes: &impl Serialize,
+    ) -> Result<Value, PeerError> {
         let url = self.document_url(doctype, name);
         let request = self
             .agent
@@ -108,7 +132,9 @@ impl ErpNextClient {
             .header("Authorization", self.authorization())
             .header("Accept", "application/json");
         let answer = self.finish("PUT", &url, request.send_json(changes))?;
-        field(answer, "data").ok_or_else(|| PeerError::transient(format!("ERPNext answered PUT {url} without \"data\"")))
+        field(answer, "data").ok_or_else(|| {
+            PeerError::transient(format!("ERPNext answered PUT {url} without \"data\""))
+        })
     }
 
     /// `DELETE /api/resource/<doctype>/<name>` (a draft only).
@@ -147,7 +173,12 @@ impl ErpNextClient {
     }
 
     fn document_url(&self, doctype: &str, name: &str) -> String {
-        format!("{}/api/resource/{}/{}", self.base_url, segment(doctype), segment(name))
+        format!(
+            "{}/api/resource/{}/{}",
+            self.base_url,
+            segment(doctype),
+            segment(name)
+        )
     }
 
     fn authorization(&self) -> String {
@@ -181,7 +212,9 @@ impl ErpNextClient {
 
         if (200..300).contains(&status) {
             return serde_json::from_str(&body).map_err(|error| {
-                PeerError::transient(format!("ERPNext answered {method} {url} with invalid JSON: {error}"))
+                PeerError::transient(format!(
+                    "ERPNext answered {method} {url} with invalid JSON: {error}"
+                ))
             });
         }
 
@@ -196,7 +229,9 @@ impl ErpNextClient {
 
 fn transport_error(method: &str, url: &str, error: ureq::Error) -> PeerError {
     let message = match &error {
-        ureq::Error::Timeout(_) => format!("ERPNext did not answer {method} {url} in time ({error})"),
+        ureq::Error::Timeout(_) => {
+            format!("ERPNext did not answer {method} {url} in time ({error})")
+        }
         _ => format!("could not reach ERPNext for {method} {url}: {error}"),
     };
     PeerError::transient(message)

@@ -69,7 +69,9 @@ fn server_messages(document: &Value) -> Vec<String> {
     list.iter()
         .filter_map(|entry| {
             let inner = match entry {
-                Value::String(text) => serde_json::from_str::<Value>(text).unwrap_or(Value::String(text.clone())),
+                Value::String(text) => {
+                    serde_json::from_str::<Value>(text).unwrap_or(Value::String(text.clone()))
+                }
                 other => other.clone(),
             };
             match inner {
@@ -98,7 +100,10 @@ mod tests {
     #[test]
     fn unknown_item_names_the_item() {
         let reason = describe(404, &live("32_error_sales_order_unknown_item_404.json"));
-        assert!(reason.starts_with("ERPNext 404 DoesNotExistError: "), "{reason}");
+        assert!(
+            reason.starts_with("ERPNext 404 DoesNotExistError: "),
+            "{reason}"
+        );
         assert!(reason.contains("NO-SUCH-ITEM"), "{reason}");
     }
 

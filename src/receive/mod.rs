@@ -23,7 +23,11 @@ pub use routes::{Metrics, ReceiveState};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown` resolves, then lets open requests finish.
-pub async fn serve(listener: TcpListener, state: Arc<ReceiveState>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ReceiveState>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -49,7 +53,10 @@ pub async fn serve(listener: TcpListener, state: Arc<ReceiveState>, shutdown: im
 
     drop(listener);
     let _ = stop_sender.send(true);
-    log::info!("receive: stopped accepting; {} connection(s) open", connections.len());
+    log::info!(
+        "receive: stopped accepting; {} connection(s) open",
+        connections.len()
+    );
 
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {

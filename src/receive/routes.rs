@@ -92,7 +92,9 @@ async fn woocommerce_webhook(request: Request<Incoming>, state: &ReceiveState) -
         log::warn!(
             "receive: rejected woocommerce webhook topic={} webhook_id={}: signature matches none of the {} secret(s) in {}",
             topic.as_deref().unwrap_or("-"),
-            header_text(&headers, "x-wc-webhook-id").as_deref().unwrap_or("-"),
+            header_text(&headers, "x-wc-webhook-id")
+                .as_deref()
+                .unwrap_or("-"),
             secrets.len(),
             state.woocommerce_secrets.path().display()
         );
@@ -129,7 +131,9 @@ async fn woocommerce_webhook(request: Request<Incoming>, state: &ReceiveState) -
 
     let Some(order_id) = document.get("id").and_then(serde_json::Value::as_u64) else {
         state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-        log::warn!("receive: rejected woocommerce webhook topic={topic}: body has no integer \"id\"");
+        log::warn!(
+            "receive: rejected woocommerce webhook topic={topic}: body has no integer \"id\""
+        );
         return answer(
             StatusCode::BAD_REQUEST,
             json!({"error": "the body has no integer \"id\"; expected a WooCommerce order"}),
@@ -144,8 +148,12 @@ async fn woocommerce_webhook(request: Request<Incoming>, state: &ReceiveState) -
         delivery_id: header_text(&headers, "x-wc-webhook-delivery-id"),
         receive_note: format!(
             "webhook {} delivery {}, {} bytes, signature verified with secret #{} of {}",
-            header_text(&headers, "x-wc-webhook-id").as_deref().unwrap_or("-"),
-            header_text(&headers, "x-wc-webhook-delivery-id").as_deref().unwrap_or("-"),
+            header_text(&headers, "x-wc-webhook-id")
+                .as_deref()
+                .unwrap_or("-"),
+            header_text(&headers, "x-wc-webhook-delivery-id")
+                .as_deref()
+                .unwrap_or("-"),
             body.len(),
             secret_index + 1,
             secrets.len()
@@ -159,7 +167,10 @@ async fn woocommerce_webhook(request: Request<Incoming>, state: &ReceiveState) -
 /// other unsigned request.
 fn unsigned_woocommerce_request(body: &[u8], state: &ReceiveState) -> Response<Body> {
     if is_ping(body) {
-        log::info!("receive: answered woocommerce ping ({})", String::from_utf8_lossy(body));
+        log::info!(
+            "receive: answered woocommerce ping ({})",
+            String::from_utf8_lossy(body)
+        );
         return answer(StatusCode::OK, json!({"ping": "ok"}));
     }
 
@@ -193,7 +204,10 @@ async fn enqueue(job: NewJob, state: &ReceiveState, started: Instant) -> Respons
             };
             counter.fetch_add(1, Ordering::Relaxed);
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            state.metrics.ingest_micros_sum.fetch_add(micros, Ordering::Relaxed);
+            state
+                .metrics
+                .ingest_micros_sum
+                .fetch_add(micros, Ordering::Relaxed);
             state.metrics.ingest_count.fetch_add(1, Ordering::Relaxed);
             log::debug!(
                 "receive: stored job={} topic={topic} entity={entity} duplicate={}",
@@ -262,10 +276,7 @@ async fn metrics(state: &ReceiveState) -> Response<Body> {
         Ok(counts) => counts,
         Err(error) => {
             log::error!("receive: metrics could not read the store: {error}");
-            return answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": error}),
-            );
+            return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": error}));
         }
     };
 
@@ -308,7 +319,10 @@ async fn metrics(state: &ReceiveState) -> Response<Body> {
 async fn store_counts(state: &ReceiveState) -> Result<Vec<(store::JobStatus, i64)>, String> {
     let path = state.store_path.clone();
     tokio::task::block_in_place(|| {
-        let mut reader = state.reader.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut reader = state
+            .reader
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if reader.is_none() {
             *reader = Some(store::open(&path).map_err(|error| error.to_string())?);
         }

@@ -34,7 +34,8 @@ pub fn verify(body: &[u8], header: &str, secrets: &[Secret], html_decode: bool) 
 
 /// Computes the header value for `body`, as the sender does.
 pub fn sign(body: &[u8], secret: &str) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(body);
     STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -59,8 +60,9 @@ mod tests {
         include_bytes!("../../../shared/fixtures/wc_webhook_order_created_body.json");
     const INVOICE_BODY: &[u8] =
         include_bytes!("../../../shared/fixtures/frappe_webhook_sales_invoice_on_submit_body.json");
-    const SLE_BODY: &[u8] =
-        include_bytes!("../../../shared/fixtures/frappe_webhook_stock_ledger_entry_on_submit_body.json");
+    const SLE_BODY: &[u8] = include_bytes!(
+        "../../../shared/fixtures/frappe_webhook_stock_ledger_entry_on_submit_body.json"
+    );
 
     fn secrets(values: &[&str]) -> Vec<Secret> {
         values.iter().map(|value| Secret::new(*value)).collect()
@@ -70,7 +72,10 @@ mod tests {
     fn woocommerce_vectors_verify() {
         let key = secrets(&["wc_test_secret_0123456789"]);
         let cases: [(&[u8], &str); 2] = [
-            (b"{\"id\":727}", "C121z+q6uoaJwq5ZUqHXtYAkJXNCaxop5HCRnkM+m48="),
+            (
+                b"{\"id\":727}",
+                "C121z+q6uoaJwq5ZUqHXtYAkJXNCaxop5HCRnkM+m48=",
+            ),
             (ORDER_BODY, "gZa94NL/VM90YF24etlwhZj8I7n5CC08GlHIhvf/RmU="),
         ];
         for (body, header) in cases {
@@ -82,8 +87,14 @@ mod tests {
     #[test]
     fn woocommerce_secret_is_html_decoded() {
         let header = "9HsCMVoLkGanHcTx5rky9jxHKcOAo/FbSBG2W6AEhQQ=";
-        assert_eq!(verify(b"{\"id\":1}", header, &secrets(&["s3cr&t"]), true), Some(0));
-        assert_eq!(verify(b"{\"id\":1}", header, &secrets(&["s3cr&amp;t"]), true), Some(0));
+        assert_eq!(
+            verify(b"{\"id\":1}", header, &secrets(&["s3cr&t"]), true),
+            Some(0)
+        );
+        assert_eq!(
+            verify(b"{\"id\":1}", header, &secrets(&["s3cr&amp;t"]), true),
+            Some(0)
+        );
     }
 
     #[test]
@@ -112,11 +123,23 @@ mod tests {
     #[test]
     fn wrong_secret_body_or_header_fails() {
         let header = sign(b"{\"id\":5}", "right");
-        assert_eq!(verify(b"{\"id\":5}", &header, &secrets(&["wrong"]), true), None);
-        assert_eq!(verify(b"{\"id\":6}", &header, &secrets(&["right"]), true), None);
-        assert_eq!(verify(b"{\"id\":5}", "not base64!", &secrets(&["right"]), true), None);
+        assert_eq!(
+            verify(b"{\"id\":5}", &header, &secrets(&["wrong"]), true),
+            None
+        );
+        assert_eq!(
+            verify(b"{\"id\":6}", &header, &secrets(&["right"]), true),
+            None
+        );
+        assert_eq!(
+            verify(b"{\"id\":5}", "not base64!", &secrets(&["right"]), true),
+            None
+        );
         assert_eq!(verify(b"{\"id\":5}", "", &secrets(&["right"]), true), None);
         let short = STANDARD.encode([0u8; 16]);
-        assert_eq!(verify(b"{\"id\":5}", &short, &secrets(&["right"]), true), None);
+        assert_eq!(
+            verify(b"{\"id\":5}", &short, &secrets(&["right"]), true),
+            None
+        );
     }
 }

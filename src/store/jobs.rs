@@ -92,11 +92,7 @@ const JOB_COLUMNS: &str = "id, source, topic, entity, status, attempts, received
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let text_column = |index: usize, text: String| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            text.into(),
-        )
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, text.into())
     };
     let source: String = row.get(1)?;
     let status: String = row.get(4)?;
@@ -125,7 +121,8 @@ pub fn enqueue_batch(
     jobs: &[&NewJob],
     now: i64,
 ) -> Result<Vec<Enqueued>, StoreError> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(jobs.len());
     {
         let mut insert = transaction.prepare_cached(
@@ -193,7 +190,8 @@ pub fn claim(
     now: i64,
     lease_millis: i64,
 ) -> Result<Option<Lease>, StoreError> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
 
     let candidate: Option<i64> = transaction
         .query_row(
@@ -268,7 +266,8 @@ pub fn finish(
     records: &[AttemptRecord],
     now: i64,
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let id = lease.job.id.0;
 
     let changed = match outcome {
@@ -448,15 +447,18 @@ pub fn replay(
     ids: &[JobId],
     now: i64,
 ) -> Result<(Vec<JobId>, Vec<Skipped>), StoreError> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut replayed = Vec::new();
     let mut skipped = Vec::new();
 
     for &id in ids {
-        let Some(job) = get(&transaction, id).map(Some).or_else(|error| match error {
-            StoreError::NotFound(_) => Ok(None),
-            other => Err(other),
-        })?
+        let Some(job) = get(&transaction, id)
+            .map(Some)
+            .or_else(|error| match error {
+                StoreError::NotFound(_) => Ok(None),
+                other => Err(other),
+            })?
         else {
             skipped.push(Skipped::NotFound(id));
             continue;
@@ -495,7 +497,8 @@ pub fn replay(
 
 /// The ids of every failed job, oldest first.
 pub fn failed_ids(connection: &Connection) -> Result<Vec<JobId>, StoreError> {
-    let mut statement = connection.prepare("SELECT id FROM jobs WHERE status = 'failed' ORDER BY id")?;
+    let mut statement =
+        connection.prepare("SELECT id FROM jobs WHERE status = 'failed' ORDER BY id")?;
     let rows = statement.query_map([], |row| Ok(JobId(row.get(0)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -506,7 +509,8 @@ pub fn cancel(
     ids: &[JobId],
     now: i64,
 ) -> Result<(Vec<JobId>, Vec<Skipped>), StoreError> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut cancelled = Vec::new();
     let mut skipped = Vec::new();
 
@@ -552,7 +556,9 @@ pub fn cancel(
 pub fn count_by_status(connection: &Connection) -> Result<Vec<(JobStatus, i64)>, StoreError> {
     let mut counts: Vec<(JobStatus, i64)> = JobStatus::ALL.iter().map(|s| (*s, 0)).collect();
     let mut statement = connection.prepare("SELECT status, COUNT(*) FROM jobs GROUP BY status")?;
-    let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (status, count) = row?;
         if let Some(entry) = counts.iter_mut().find(|(s, _)| s.as_str() == status) {
@@ -563,7 +569,11 @@ pub fn count_by_status(connection: &Connection) -> Result<Vec<(JobStatus, i64)>,
 }
 
 /// Erases the payload of jobs that finished before `finished_before`; ids and history stay.
-pub fn purge_payloads(connection: &Connection, finished_before: i64, now: i64) -> Result<usize, StoreError> {
+pub fn purge_payloads(
+    connection: &Connection,
+    finished_before: i64,
+    now: i64,
+) -> Result<usize, StoreError> {
     let purged = connection.execute(
         "UPDATE jobs SET payload = NULL, payload_purged_at = ?2
          WHERE payload IS NOT NULL AND status IN ('done', 'cancelled')
@@ -574,7 +584,11 @@ pub fn purge_payloads(connection: &Connection, finished_before: i64, now: i64) -
 }
 
 /// Whether an unfinished job of `entity`, other than `except`, exists.
-pub fn entity_has_pending(connection: &Connection, entity: &str, except: JobId) -> Result<bool, StoreError> {
+pub fn entity_has_pending(
+    connection: &Connection,
+    entity: &str,
+    except: JobId,
+) -> Result<bool, StoreError> {
     let found: Option<i64> = connection
         .query_row(
             "SELECT id FROM jobs WHERE entity = ?1 AND id <> ?2 AND status IN ('queued', 'running') LIMIT 1",

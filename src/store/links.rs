@@ -33,7 +33,11 @@ pub struct Link {
     pub woo_modified: Option<String>,
 }
 
-pub fn get_link(connection: &Connection, kind: LinkKind, woo_key: &str) -> Result<Option<Link>, StoreError> {
+pub fn get_link(
+    connection: &Connection,
+    kind: LinkKind,
+    woo_key: &str,
+) -> Result<Option<Link>, StoreError> {
     let link = connection
         .query_row(
             "SELECT erp_name, woo_modified FROM links WHERE kind = ?1 AND woo_key = ?2",
@@ -63,12 +67,22 @@ pub fn put_link(
              erp_name = excluded.erp_name,
              woo_modified = excluded.woo_modified,
              updated_at = excluded.updated_at",
-        params![kind.as_str(), woo_key, link.erp_name, link.woo_modified, now],
+        params![
+            kind.as_str(),
+            woo_key,
+            link.erp_name,
+            link.woo_modified,
+            now
+        ],
     )?;
     Ok(())
 }
 
-pub fn delete_link(connection: &Connection, kind: LinkKind, woo_key: &str) -> Result<(), StoreError> {
+pub fn delete_link(
+    connection: &Connection,
+    kind: LinkKind,
+    woo_key: &str,
+) -> Result<(), StoreError> {
     connection.execute(
         "DELETE FROM links WHERE kind = ?1 AND woo_key = ?2",
         params![kind.as_str(), woo_key],

@@ -38,8 +38,14 @@ pub enum StoreError {
         actual: String,
         expected: &'static str,
     },
-    #[error("database {path} was written by a newer shopbus (schema version {found}, this one knows {known})")]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error(
+        "database {path} was written by a newer shopbus (schema version {found}, this one knows {known})"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error(
         "another shopbus process is using {path} (lock file {lock} is held); stop it first or point store.path elsewhere"
     )]

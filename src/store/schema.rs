@@ -57,7 +57,11 @@ mod tests {
         let numbers: Vec<i64> = migrations().iter().map(|(n, _)| *n).collect();
         assert!(!numbers.is_empty());
         for (index, number) in numbers.iter().enumerate() {
-            assert_eq!(*number, index as i64 + 1, "migration numbers must be 1, 2, 3, ...");
+            assert_eq!(
+                *number,
+                index as i64 + 1,
+                "migration numbers must be 1, 2, 3, ..."
+            );
         }
     }
 

@@ -28,8 +28,12 @@ fn enqueue(connection: &mut rusqlite::Connection, job: NewJob, now: i64) -> Enqu
 #[test]
 fn pragmas_are_read_back() {
     let (_dir, connection) = temp_store();
-    let mode: String = connection.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-    let synchronous: i64 = connection.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    let mode: String = connection
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    let synchronous: i64 = connection
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(synchronous, 2, "synchronous must be FULL");
 }
@@ -68,10 +72,23 @@ fn one_entity_runs_one_job_at_a_time_in_order() {
     assert_eq!(lease.job.id, first.id);
 
     let next = claim(&mut connection, "w2", 100, 1_000).unwrap().unwrap();
-    assert_eq!(next.job.id, neighbour.id, "order 1's second job must wait for its first");
+    assert_eq!(
+        next.job.id, neighbour.id,
+        "order 1's second job must wait for its first"
+    );
     assert!(claim(&mut connection, "w3", 100, 1_000).unwrap().is_none());
 
-    finish(&mut connection, &lease, &Outcome::Done { erp_name: None, woo_id: None }, &[], 150).unwrap();
+    finish(
+        &mut connection,
+        &lease,
+        &Outcome::Done {
+            erp_name: None,
+            woo_id: None,
+        },
+        &[],
+        150,
+    )
+    .unwrap();
     let after = claim(&mut connection, "w3", 160, 1_000).unwrap().unwrap();
     assert_eq!(after.job.id, second.id);
 }
@@ -83,7 +100,10 @@ fn job_in_backoff_keeps_later_jobs_of_its_entity_waiting() {
     enqueue(&mut connection, order_job(1, "b"), 10);
 
     let lease = claim(&mut connection, "w1", 100, 1_000).unwrap().unwrap();
-    let retry = Outcome::Retry { at: 5_000, error: "deliver: 503".to_string() };
+    let retry = Outcome::Retry {
+        at: 5_000,
+        error: "deliver: 503".to_string(),
+    };
     finish(&mut connection, &lease, &retry, &[], 120).unwrap();
 
     assert!(claim(&mut connection, "w1", 200, 1_000).unwrap().is_none());
@@ -99,19 +119,35 @@ fn expired_lease_is_claimed_again_and_old_owner_loses_it() {
     let neighbour = enqueue(&mut connection, order_job(2, "b"), 10);
 
     let mut stale = claim(&mut connection, "dead", 100, 1_000).unwrap().unwrap();
-    let neighbour_lease = claim(&mut connection, "alive", 100, 60_000).unwrap().unwrap();
+    let neighbour_lease = claim(&mut connection, "alive", 100, 60_000)
+        .unwrap()
+        .unwrap();
     assert_eq!(neighbour_lease.job.id, neighbour.id);
 
     assert!(claim(&mut connection, "new", 500, 1_000).unwrap().is_none());
-    let taken = claim(&mut connection, "new", 2_000, 1_000).unwrap().unwrap();
+    let taken = claim(&mut connection, "new", 2_000, 1_000)
+        .unwrap()
+        .unwrap();
     assert_eq!(taken.job.id, stale.job.id);
 
-    assert!(matches!(renew(&connection, &mut stale, 2_100, 1_000), Err(StoreError::LeaseLost(_))));
-    let done = Outcome::Done { erp_name: Some("X".into()), woo_id: None };
-    assert!(matches!(finish(&mut connection, &stale, &done, &[], 2_100), Err(StoreError::LeaseLost(_))));
+    assert!(matches!(
+        renew(&connection, &mut stale, 2_100, 1_000),
+        Err(StoreError::LeaseLost(_))
+    ));
+    let done = Outcome::Done {
+        erp_name: Some("X".into()),
+        woo_id: None,
+    };
+    assert!(matches!(
+        finish(&mut connection, &stale, &done, &[], 2_100),
+        Err(StoreError::LeaseLost(_))
+    ));
     finish(&mut connection, &taken, &done, &[], 2_200).unwrap();
 
-    assert_eq!(get(&connection, neighbour.id).unwrap().status, JobStatus::Running);
+    assert_eq!(
+        get(&connection, neighbour.id).unwrap().status,
+        JobStatus::Running
+    );
 }
 
 #[test]
@@ -131,10 +167,13 @@ fn failed_job_replays_with_history_kept() {
         started_at: 100,
         finished_at: 110,
     };
-    let failed = Outcome::Failed { error: "deliver: Item EX-MUG not found".to_string() };
+    let failed = Outcome::Failed {
+        error: "deliver: Item EX-MUG not found".to_string(),
+    };
     finish(&mut connection, &lease, &failed, &[record], 110).unwrap();
 
-    let (replayed, skipped) = replay(&mut connection, &[job.id, neighbour.id, JobId(999)], 200).unwrap();
+    let (replayed, skipped) =
+        replay(&mut connection, &[job.id, neighbour.id, JobId(999)], 200).unwrap();
     assert_eq!(replayed, vec![job.id]);
     assert_eq!(skipped.len(), 2);
     assert!(skipped.contains(&Skipped::WrongStatus(neighbour.id, JobStatus::Queued)));
@@ -168,9 +207,18 @@ fn cancel_leaves_running_and_done_jobs() {
 
     let (cancelled, skipped) = cancel(&mut connection, &[running.id, queued.id], 200).unwrap();
     assert_eq!(cancelled, vec![queued.id]);
-    assert_eq!(skipped, vec![Skipped::WrongStatus(running.id, JobStatus::Running)]);
-    assert_eq!(get(&connection, queued.id).unwrap().status, JobStatus::Cancelled);
-    assert_eq!(get(&connection, running.id).unwrap().status, JobStatus::Running);
+    assert_eq!(
+        skipped,
+        vec![Skipped::WrongStatus(running.id, JobStatus::Running)]
+    );
+    assert_eq!(
+        get(&connection, queued.id).unwrap().status,
+        JobStatus::Cancelled
+    );
+    assert_eq!(
+        get(&connection, running.id).unwrap().status,
+        JobStatus::Running
+    );
 }
 
 #[test]
@@ -181,14 +229,31 @@ fn purge_erases_only_old_finished_payloads() {
 
     let lease = claim(&mut connection, "w", 100, 1_000).unwrap().unwrap();
     assert_eq!(lease.job.id, old.id);
-    finish(&mut connection, &lease, &Outcome::Done { erp_name: None, woo_id: None }, &[], 100).unwrap();
+    finish(
+        &mut connection,
+        &lease,
+        &Outcome::Done {
+            erp_name: None,
+            woo_id: None,
+        },
+        &[],
+        100,
+    )
+    .unwrap();
 
     assert_eq!(purge_payloads(&connection, 50, 300).unwrap(), 0);
     assert_eq!(purge_payloads(&connection, 200, 300).unwrap(), 1);
     assert_eq!(payload(&connection, old.id).unwrap(), None);
-    assert_eq!(payload(&connection, pending.id).unwrap(), Some(b"b".to_vec()));
+    assert_eq!(
+        payload(&connection, pending.id).unwrap(),
+        Some(b"b".to_vec())
+    );
     assert!(get(&connection, old.id).unwrap().payload_purged);
-    assert_eq!(history(&connection, old.id).unwrap().len(), 1, "history outlives the payload");
+    assert_eq!(
+        history(&connection, old.id).unwrap().len(),
+        1,
+        "history outlives the payload"
+    );
 }
 
 #[test]
@@ -196,12 +261,19 @@ fn release_all_leases_requeues_running_jobs() {
     let (_dir, mut connection) = temp_store();
     let job = enqueue(&mut connection, order_job(1, "a"), 10);
     let neighbour = enqueue(&mut connection, order_job(2, "b"), 10);
-    claim(&mut connection, "earlier-process", 100, 60_000).unwrap().unwrap();
+    claim(&mut connection, "earlier-process", 100, 60_000)
+        .unwrap()
+        .unwrap();
 
     assert_eq!(release_all_leases(&connection).unwrap(), 1);
     assert_eq!(get(&connection, job.id).unwrap().status, JobStatus::Queued);
-    assert_eq!(get(&connection, neighbour.id).unwrap().status, JobStatus::Queued);
-    let again = claim(&mut connection, "this-process", 200, 60_000).unwrap().unwrap();
+    assert_eq!(
+        get(&connection, neighbour.id).unwrap().status,
+        JobStatus::Queued
+    );
+    let again = claim(&mut connection, "this-process", 200, 60_000)
+        .unwrap()
+        .unwrap();
     assert_eq!(again.job.id, job.id);
 }
 
@@ -210,7 +282,10 @@ fn second_lock_on_same_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.db");
     let first = lock_exclusive(&path).unwrap();
-    assert!(matches!(lock_exclusive(&path), Err(StoreError::Locked { .. })));
+    assert!(matches!(
+        lock_exclusive(&path),
+        Err(StoreError::Locked { .. })
+    ));
     drop(first);
     lock_exclusive(&path).unwrap();
 }
@@ -218,11 +293,34 @@ fn second_lock_on_same_database_is_refused() {
 #[test]
 fn links_round_trip() {
     let (_dir, connection) = temp_store();
-    let link = Link { erp_name: "SAL-ORD-2026-00001".into(), woo_modified: Some("2026-01-01T00:00:00".into()) };
+    let link = Link {
+        erp_name: "SAL-ORD-2026-00001".into(),
+        woo_modified: Some("2026-01-01T00:00:00".into()),
+    };
     put_link(&connection, LinkKind::SalesOrder, "812", &link, 1).unwrap();
-    put_link(&connection, LinkKind::Customer, "812", &Link { erp_name: "C".into(), woo_modified: None }, 1).unwrap();
-    assert_eq!(get_link(&connection, LinkKind::SalesOrder, "812").unwrap(), Some(link));
+    put_link(
+        &connection,
+        LinkKind::Customer,
+        "812",
+        &Link {
+            erp_name: "C".into(),
+            woo_modified: None,
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(
+        get_link(&connection, LinkKind::SalesOrder, "812").unwrap(),
+        Some(link)
+    );
     delete_link(&connection, LinkKind::SalesOrder, "812").unwrap();
-    assert_eq!(get_link(&connection, LinkKind::SalesOrder, "812").unwrap(), None);
-    assert!(get_link(&connection, LinkKind::Customer, "812").unwrap().is_some());
+    assert_eq!(
+        get_link(&connection, LinkKind::SalesOrder, "812").unwrap(),
+        None
+    );
+    assert!(
+        get_link(&connection, LinkKind::Customer, "812")
+            .unwrap()
+            .is_some()
+    );
 }

@@ -77,7 +77,10 @@ fn commit_batch(connection: &mut Connection, batch: Vec<WriteRequest>) {
             }
         }
         Err(error) => {
-            log::error!("store: commit of {} webhook job(s) failed: {error}", jobs.len());
+            log::error!(
+                "store: commit of {} webhook job(s) failed: {error}",
+                jobs.len()
+            );
             for request in batch {
                 let _ = request.reply.send(Err(error.to_string()));
             }

@@ -28,7 +28,11 @@ fn fixture_request_bytes_verify() {
     let bus = Bus::start(NO_ERP);
     let body = fixture_text("wc_webhook_order_created_body.json");
     let signature = "gZa94NL/VM90YF24etlwhZj8I7n5CC08GlHIhvf/RmU=";
-    let (status, answer) = woo::post(&bus.url, body.as_bytes(), &woo::headers("order.created", Some(signature)));
+    let (status, answer) = woo::post(
+        &bus.url,
+        body.as_bytes(),
+        &woo::headers("order.created", Some(signature)),
+    );
     assert_eq!(status, 200, "{answer}");
     let answer: Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(answer["duplicate"], false);
@@ -53,11 +57,19 @@ fn bad_or_missing_signature_is_401_without_job() {
     let (status, _) = woo::post(&bus.url, body, &woo::headers("order.created", None));
     assert_eq!(status, 401);
 
-    let (status, _) = woo::post(&bus.url, body, &woo::headers("order.created", Some("garbage")));
+    let (status, _) = woo::post(
+        &bus.url,
+        body,
+        &woo::headers("order.created", Some("garbage")),
+    );
     assert_eq!(status, 401);
 
     let tampered = woo::sign(br#"{"id":728}"#, crate::support::bus::WOO_SECRET);
-    let (status, _) = woo::post(&bus.url, body, &woo::headers("order.created", Some(&tampered)));
+    let (status, _) = woo::post(
+        &bus.url,
+        body,
+        &woo::headers("order.created", Some(&tampered)),
+    );
     assert_eq!(status, 401);
 
     assert_eq!(job_count(&bus), 0);
@@ -66,9 +78,19 @@ fn bad_or_missing_signature_is_401_without_job() {
 #[test]
 fn every_secret_of_the_file_verifies() {
     let bus = Bus::start(NO_ERP);
-    let (status, answer) = woo::deliver(&bus.url, "order.created", br#"{"id":1}"#, "old-secret-no-longer-used");
+    let (status, answer) = woo::deliver(
+        &bus.url,
+        "order.created",
+        br#"{"id":1}"#,
+        "old-secret-no-longer-used",
+    );
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) = woo::deliver(&bus.url, "order.created", br#"{"id":2}"#, crate::support::bus::WOO_SECRET);
+    let (status, answer) = woo::deliver(
+        &bus.url,
+        "order.created",
+        br#"{"id":2}"#,
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 200, "{answer}");
     assert_eq!(job_count(&bus), 2);
 }
@@ -78,29 +100,56 @@ fn sighup_rotates_the_webhook_secret() {
     let bus = Bus::start(NO_ERP);
     std::fs::write(bus.dir.path().join("woo_webhook"), "brand-new-secret\n").unwrap();
     let pid = bus.pid().unwrap().to_string();
-    std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, _) = woo::deliver(&bus.url, "order.created", br#"{"id":3}"#, "brand-new-secret");
+        let (status, _) = woo::deliver(
+            &bus.url,
+            "order.created",
+            br#"{"id":3}"#,
+            "brand-new-secret",
+        );
         if status == 200 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "new secret never accepted; log:\n{}", bus.logs());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new secret never accepted; log:\n{}",
+            bus.logs()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (status, _) = woo::deliver(&bus.url, "order.created", br#"{"id":4}"#, crate::support::bus::WOO_SECRET);
+    let (status, _) = woo::deliver(
+        &bus.url,
+        "order.created",
+        br#"{"id":4}"#,
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 401, "the rotated-out secret must be rejected");
 }
 
 #[test]
 fn invalid_json_is_400_without_job() {
     let bus = Bus::start(NO_ERP);
-    let (status, answer) = woo::deliver(&bus.url, "order.created", br#"{"id": 727,"#, crate::support::bus::WOO_SECRET);
+    let (status, answer) = woo::deliver(
+        &bus.url,
+        "order.created",
+        br#"{"id": 727,"#,
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("invalid JSON"), "{answer}");
 
-    let (status, answer) = woo::deliver(&bus.url, "order.created", br#"{"number":"727"}"#, crate::support::bus::WOO_SECRET);
+    let (status, answer) = woo::deliver(
+        &bus.url,
+        "order.created",
+        br#"{"number":"727"}"#,
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 400, "{answer}");
     assert_eq!(job_count(&bus), 0);
 }
@@ -113,11 +162,21 @@ fn oversized_body_is_413_without_job() {
 
     let padding = "x".repeat(5000);
     let body = format!(r#"{{"id":1,"customer_note":"{padding}"}}"#);
-    let (status, _) = woo::deliver(&bus.url, "order.created", body.as_bytes(), crate::support::bus::WOO_SECRET);
+    let (status, _) = woo::deliver(
+        &bus.url,
+        "order.created",
+        body.as_bytes(),
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 413);
 
     let small = br#"{"id":1}"#;
-    let (status, _) = woo::deliver(&bus.url, "order.created", small, crate::support::bus::WOO_SECRET);
+    let (status, _) = woo::deliver(
+        &bus.url,
+        "order.created",
+        small,
+        crate::support::bus::WOO_SECRET,
+    );
     assert_eq!(status, 200);
     assert_eq!(job_count(&bus), 1);
 }
@@ -159,6 +218,9 @@ fn healthz_and_metrics_answer() {
 
     let mut metrics = agent.get(format!("{}/metrics", bus.url)).call().unwrap();
     let text = metrics.body_mut().read_to_string().unwrap();
-    assert!(text.contains("shopbus_webhooks_total{outcome=\"accepted\"} 1"), "{text}");
+    assert!(
+        text.contains("shopbus_webhooks_total{outcome=\"accepted\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("shopbus_jobs{status="), "{text}");
 }

@@ -116,7 +116,12 @@ impl Bus {
     pub fn send_order_job(&self, topic: &str, order: &Value) -> i64 {
         let body = serde_json::to_vec(order).unwrap();
         let (status, answer) = self.send_order(topic, &body);
-        assert_eq!(status, 200, "webhook answer {answer}; log:\n{}", self.logs());
+        assert_eq!(
+            status,
+            200,
+            "webhook answer {answer}; log:\n{}",
+            self.logs()
+        );
         answer["job_id"].as_i64().expect("job_id")
     }
 
@@ -179,7 +184,11 @@ impl Bus {
             if busy == 0 {
                 return jobs;
             }
-            assert!(Instant::now() < deadline, "{busy} job(s) still pending after {timeout:?}; log:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "{busy} job(s) still pending after {timeout:?}; log:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -195,13 +204,20 @@ impl Bus {
     pub fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
         let pid = child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "shopbus did not stop after SIGTERM; log:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "shopbus did not stop after SIGTERM; log:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -219,7 +235,11 @@ impl Drop for Bus {
 
 /// Writes the config and secret files into `dir`; returns the config path.
 pub fn write_config(dir: &Path, options: &BusOptions) -> PathBuf {
-    std::fs::write(dir.join("woo_webhook"), format!("old-secret-no-longer-used\n{WOO_SECRET}\n")).unwrap();
+    std::fs::write(
+        dir.join("woo_webhook"),
+        format!("old-secret-no-longer-used\n{WOO_SECRET}\n"),
+    )
+    .unwrap();
     std::fs::write(dir.join("erp_key"), &options.api_key).unwrap();
     std::fs::write(dir.join("erp_secret"), &options.api_secret).unwrap();
 

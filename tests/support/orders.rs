@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 /// Reads a fixture file from the shared fixtures folder beside the repository.
 pub fn fixture_text(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
@@ -53,8 +55,18 @@ pub struct Line {
     pub total_tax: &'static str,
 }
 
-pub fn line(sku: &'static str, quantity: i64, total: &'static str, total_tax: &'static str) -> Line {
-    Line { sku, quantity, total, total_tax }
+pub fn line(
+    sku: &'static str,
+    quantity: i64,
+    total: &'static str,
+    total_tax: &'static str,
+) -> Line {
+    Line {
+        sku,
+        quantity,
+        total,
+        total_tax,
+    }
 }
 
 /// An order in the shape of a WooCommerce v3 payload with the given lines and totals. The tax

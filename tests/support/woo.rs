@@ -36,14 +36,23 @@ pub fn deliver(bus_url: &str, topic: &str, body: &[u8], secret: &str) -> (u16, S
 pub fn headers(topic: &str, signature: Option<&str>) -> Vec<(String, String)> {
     let (resource, event) = topic.split_once('.').unwrap_or((topic, ""));
     let mut headers = vec![
-        ("User-Agent".to_string(), "WooCommerce/9.8.5 Hookshot (WordPress/6.8.1)".to_string()),
+        (
+            "User-Agent".to_string(),
+            "WooCommerce/9.8.5 Hookshot (WordPress/6.8.1)".to_string(),
+        ),
         ("Content-Type".to_string(), "application/json".to_string()),
-        ("X-WC-Webhook-Source".to_string(), "https://shop.example.com/".to_string()),
+        (
+            "X-WC-Webhook-Source".to_string(),
+            "https://shop.example.com/".to_string(),
+        ),
         ("X-WC-Webhook-Topic".to_string(), topic.to_string()),
         ("X-WC-Webhook-Resource".to_string(), resource.to_string()),
         ("X-WC-Webhook-Event".to_string(), event.to_string()),
         ("X-WC-Webhook-ID".to_string(), "142".to_string()),
-        ("X-WC-Webhook-Delivery-ID".to_string(), "2f5e0c6d4e1b4b6f8a7d9c3e1f2a4b6c".to_string()),
+        (
+            "X-WC-Webhook-Delivery-ID".to_string(),
+            "2f5e0c6d4e1b4b6f8a7d9c3e1f2a4b6c".to_string(),
+        ),
     ];
     if let Some(signature) = signature {
         headers.push(("X-WC-Webhook-Signature".to_string(), signature.to_string()));
@@ -66,8 +75,14 @@ pub fn post(bus_url: &str, body: &[u8], headers: &[(String, String)]) -> (u16, S
 /// The ping WooCommerce sends when a webhook is created: form-encoded, unsigned, no X-WC headers.
 pub fn ping(bus_url: &str) -> (u16, String) {
     let headers = vec![
-        ("User-Agent".to_string(), "WooCommerce/9.8.5 Hookshot (WordPress/6.8.1)".to_string()),
-        ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+        (
+            "User-Agent".to_string(),
+            "WooCommerce/9.8.5 Hookshot (WordPress/6.8.1)".to_string(),
+        ),
+        (
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ),
     ];
     post(bus_url, b"webhook_id=142", &headers)
 }
