@@ -60,3 +60,27 @@ CREATE TABLE links (
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (kind, woo_key)
 );
+
+-- migration: 2
+
+-- The date_modified_gmt of an order payload, so reconciliation can tell which snapshot of an
+-- order a job carries.
+ALTER TABLE jobs ADD COLUMN woo_modified TEXT;
+
+-- Retry limits count from the last replay: its time and the attempts made before it.
+ALTER TABLE jobs ADD COLUMN retry_from INTEGER;
+ALTER TABLE jobs ADD COLUMN attempts_before_replay INTEGER NOT NULL DEFAULT 0;
+
+-- The SKUs of each order job: a stock job for a SKU waits while an order job with it is pending.
+CREATE TABLE job_skus (
+    sku     TEXT    NOT NULL,
+    job_id  INTEGER NOT NULL REFERENCES jobs (id),
+    PRIMARY KEY (sku, job_id)
+);
+
+-- Small named values that survive restarts, such as the reconciliation watermark.
+CREATE TABLE state (
+    key        TEXT    PRIMARY KEY,
+    value      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -81,7 +81,7 @@ struct Options {
     bus: Option<PathBuf>,
 
     /// WooCommerce order (JSON) that every webhook body copies, with its own order id.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders/06-coupon-fee-two-tax-rates.json"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders/01-variation-shipping.json"))]
     order: PathBuf,
 
     /// Signed webhooks built before the first run; the bus runs share them and a bus run ends
@@ -952,13 +952,17 @@ impl RunResult {
 
     fn summary(&self) -> String {
         let mut text = format!(
-            "{} with {} connection(s): {:.0} requests/s, p50 {} ms, p99 {} ms, {} error(s)",
+            "{} with {} connection(s): {:.0} requests/s, p50 {} ms, p99 {} ms, {} error(s); \
+             CPU % server {}, client {}, other processes {}",
             self.target.name(),
             self.connections,
             self.requests_per_second(),
             format_ms(self.percentile_ms(50.0)),
             format_ms(self.percentile_ms(99.0)),
-            self.error_count()
+            self.error_count(),
+            format_percent(self.cpu.server),
+            format_percent(self.cpu.client),
+            format_percent(self.cpu.other),
         );
         for (message, count) in &self.errors {
             text.push_str(&format!("\n    {count} x {message}"));
@@ -1364,6 +1368,9 @@ async fn sample_cpu(server_pid: u32, window: Window) -> CpuUse {
 // ---------------------------------------------------------------------------------------------
 // Report
 
+/// CPU use of unrelated processes above which the report calls a run noisy, in percent of a core.
+const NOISY_OTHER_CPU_PERCENT: f64 = 10.0;
+
 struct Report<'a> {
     settings: &'a RunSettings,
     options: &'a Options,
@@ -1424,6 +1431,17 @@ impl Report<'_> {
         }
 
         text.push('\n');
+        let busiest_other = self
+            .results
+            .iter()
+            .filter_map(|result| result.cpu.other)
+            .fold(0.0_f64, f64::max);
+        if busiest_other > NOISY_OTHER_CPU_PERCENT {
+            text.push_str(&format!(
+                "- NOTE: other processes used up to {busiest_other:.0} % of a core during a run, so these \
+                 figures are lower than on an idle machine; rerun when it is idle\n"
+            ));
+        }
         text.push_str(&format!(
             "- shopbus peak RSS (VmHWM): {}\n",
             format_memory(self.bus_memory)

@@ -37,6 +37,17 @@ pub enum Command {
     /// List, inspect, replay and cancel jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Enqueue every WooCommerce order modified since a time that the bus has no job for.
+    Reconcile(ReconcileArgs),
+    /// Check both peers: reachable, credentials accepted, webhooks and ERPNext documents in place.
+    Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Start of the window, RFC 3339 (e.g. 2026-11-27T00:00:00Z); default: the stored watermark.
+    #[arg(long)]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +56,7 @@ pub enum JobsCommand {
     List(ListArgs),
     /// Show one job and every attempt of it.
     Show(ShowArgs),
-    /// Requeue failed (or cancelled) jobs; their history is kept.
+    /// Requeue failed, cancelled or done jobs; their history is kept.
     Replay(ReplayArgs),
     /// Cancel queued or failed jobs.
     Cancel(CancelArgs),
@@ -123,6 +134,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(&cli.config),
         Command::CheckConfig => check_config(&cli.config),
         Command::Jobs(command) => jobs(&cli.config, command),
+        Command::Reconcile(args) => reconcile(&cli.config, args),
+        Command::Doctor => doctor(&cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,11 +167,82 @@ fn check_config(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+fn reconcile(path: &Path, args: &ReconcileArgs) -> Result<(), Failure> {
+    use std::io::{IsTerminal, Write};
+
+    let config = Config::load(path).map_err(Failure::config)?;
+    let woo = crate::serve::woo_client(&config)
+        .map_err(|error| Failure::runtime(format!("{error:#}")))?
+        .ok_or_else(|| Failure {
+            code: 2,
+            message:
+                "reconcile needs woocommerce.consumer_key_file and woocommerce.consumer_secret_file"
+                    .to_string(),
+        })?;
+    let mut connection = store::open(&config.store.path).map_err(Failure::runtime)?;
+
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |step: &crate::reconcile::Progress| {
+        if terminal {
+            let mut stderr = std::io::stderr();
+            let _ = write!(
+                stderr,
+                "\rreconcile: page {}/{}, {} order(s) seen, {} enqueued ",
+                step.page, step.total_pages, step.seen, step.enqueued
+            );
+            let _ = stderr.flush();
+        }
+    };
+    let report =
+        crate::reconcile::run_pass(&mut connection, &woo, args.since.as_deref(), &mut progress)
+            .map_err(|error| match error {
+                crate::reconcile::ReconcileError::Time(_) => Failure {
+                    code: 2,
+                    message: error.to_string(),
+                },
+                other => Failure::runtime(other),
+            })?;
+    if terminal {
+        eprintln!();
+    }
+
+    let ids: Vec<String> = report.enqueued.iter().map(u64::to_string).collect();
+    println!(
+        "reconciled orders modified since {}: {} seen, {} enqueued{}; watermark {}",
+        report.since,
+        report.seen,
+        ids.len(),
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(" (orders {})", ids.join(", "))
+        },
+        report.watermark
+    );
+    Ok(())
+}
+
+fn doctor(path: &Path) -> Result<(), Failure> {
+    let config = Config::load(path).map_err(Failure::config)?;
+    let checks = crate::doctor::run(&config);
+    for check in &checks {
+        println!("{check}");
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.verdict == crate::doctor::Verdict::Fail)
+        .count();
+    if failed > 0 {
+        return Err(Failure::runtime(format!("{failed} check(s) failed")));
+    }
+    Ok(())
+}
+
 fn jobs(path: &Path, command: &JobsCommand) -> Result<(), Failure> {
     // Operators run these commands outside the service, where the secret files (systemd
     // credentials) cannot be read, so only the store path is needed.
     let config = Config::load_without_secrets(path).map_err(Failure::config)?;
-    let mut connection = store::open(&config.store.path).map_err(Failure::runtime)?;
+    let mut connection = store::open_existing(&config.store.path).map_err(Failure::runtime)?;
 
     match command {
         JobsCommand::List(args) => list(&connection, args),
@@ -259,7 +343,7 @@ fn replay(connection: &mut rusqlite::Connection, args: &ReplayArgs) -> Result<()
         "requeued",
         &replayed,
         &skipped,
-        "only failed or cancelled jobs can be replayed",
+        "queued and running jobs cannot be replayed",
     )
 }
 

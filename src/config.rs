@@ -75,6 +75,20 @@ pub struct WooCommerceConfig {
     /// Interval of the poll for orders whose webhook never arrived; "0" turns it off.
     #[serde(default = "default_reconcile_interval", deserialize_with = "duration")]
     pub reconcile_interval: Duration,
+    /// Most REST requests a second the bus sends to the store; 0 = no limit.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: f64,
+    /// Order status set when ERPNext submits the order's Sales Invoice.
+    #[serde(default = "default_invoice_status")]
+    pub invoice_status: String,
+}
+
+fn default_requests_per_second() -> f64 {
+    5.0
+}
+
+fn default_invoice_status() -> String {
+    "completed".to_string()
 }
 
 fn default_reconcile_interval() -> Duration {
@@ -115,6 +129,47 @@ pub struct ErpNextConfig {
     pub submit_sales_orders: SubmitPolicy,
     #[serde(default, deserialize_with = "duration")]
     pub stock_full_pass_interval: Duration,
+    /// Warehouses whose Bins make up the level published to the store; default `[warehouse]`.
+    #[serde(default)]
+    pub stock_warehouses: Vec<String>,
+    /// How the sellable quantity is computed from the Bins.
+    #[serde(default)]
+    pub stock_formula: StockFormula,
+    /// How long a stock event waits before it is published, so a burst becomes one write.
+    #[serde(
+        default = "default_stock_coalesce_delay",
+        deserialize_with = "duration"
+    )]
+    pub stock_coalesce_delay: Duration,
+}
+
+fn default_stock_coalesce_delay() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// The quantity published to WooCommerce, summed over the configured warehouses' Bins,
+/// rounded down to a whole number and never below 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockFormula {
+    /// `actual_qty − reserved_qty`: what is on the shelf and not promised to a Sales Order.
+    #[default]
+    ActualMinusReserved,
+    /// `actual_qty`: what is on the shelf.
+    ActualQty,
+    /// `projected_qty`: actual plus ordered, planned and requested, minus reserved.
+    ProjectedQty,
+}
+
+impl ErpNextConfig {
+    /// The warehouses whose stock is published.
+    pub fn stock_warehouses(&self) -> Vec<String> {
+        if self.stock_warehouses.is_empty() {
+            vec![self.warehouse.clone()]
+        } else {
+            self.stock_warehouses.clone()
+        }
+    }
 }
 
 fn default_price_list() -> String {
@@ -298,6 +353,29 @@ impl Config {
         if let Some(path) = &self.erpnext.webhook_secret_file {
             check_secret_file("erpnext.webhook_secret_file", path, &mut problems);
         }
+        match (&self.woocommerce.consumer_key_file, &self.woocommerce.consumer_secret_file) {
+            (Some(key), Some(secret)) => {
+                check_secret_file("woocommerce.consumer_key_file", key, &mut problems);
+                check_secret_file("woocommerce.consumer_secret_file", secret, &mut problems);
+            }
+            (None, None) => {}
+            _ => problems.push(
+                "woocommerce.consumer_key_file and woocommerce.consumer_secret_file: set both or neither".to_string(),
+            ),
+        }
+        let rate = self.woocommerce.requests_per_second;
+        if rate.is_nan() || rate < 0.0 {
+            problems.push(format!(
+                "woocommerce.requests_per_second: {} must be 0 (no limit) or more",
+                self.woocommerce.requests_per_second
+            ));
+        }
+        if self.woocommerce.invoice_status.trim().is_empty() {
+            problems.push(
+                "woocommerce.invoice_status: must name an order status such as \"completed\""
+                    .to_string(),
+            );
+        }
 
         let names = [
             ("erpnext.company", &self.erpnext.company),
@@ -335,6 +413,19 @@ impl Config {
                 "delivery.max_backoff: {} is below delivery.initial_backoff {}",
                 format_duration(delivery.max_backoff),
                 format_duration(delivery.initial_backoff)
+            ));
+        }
+        if delivery.give_up_after < Duration::from_secs(60) {
+            problems.push(format!(
+                "delivery.give_up_after: {} is below 1m; jobs would fail at their first transient error",
+                format_duration(delivery.give_up_after)
+            ));
+        }
+        if self.store.path.is_dir() {
+            problems.push(format!(
+                "store.path: {} is a folder; name the database file, e.g. {}/shopbus.db",
+                self.store.path.display(),
+                self.store.path.display()
             ));
         }
         if delivery.max_attempts == 0 {

@@ -7,11 +7,14 @@
 pub mod cli;
 pub mod config;
 pub mod deliver;
+pub mod doctor;
 pub mod erpnext;
 pub mod logging;
 pub mod mapping;
 pub mod peer;
 pub mod receive;
+pub mod reconcile;
+pub mod schedule;
 pub mod secret;
 pub mod serve;
 pub mod store;

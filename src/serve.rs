@@ -10,11 +10,13 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::deliver::retry::RetryPolicy;
-use crate::deliver::{WorkerSettings, Workers};
+use crate::deliver::{StockSettings, WorkerSettings, Workers};
 use crate::erpnext::ErpNextClient;
 use crate::receive::{self, Metrics, ReceiveState};
+use crate::schedule::{ScheduleSettings, Scheduler};
 use crate::secret::SecretFile;
 use crate::store::{self, writer::Writer};
+use crate::woocommerce::WooClient;
 
 /// Runs the bus until SIGTERM or SIGINT.
 pub fn run(config: &Config) -> anyhow::Result<()> {
@@ -64,18 +66,42 @@ pub async fn serve(
         config.delivery.request_timeout,
     ));
 
+    let woo = woo_client(config)?.map(Arc::new);
+    let erpnext_secrets = match &config.erpnext.webhook_secret_file {
+        Some(path) => Some(SecretFile::load(path)?),
+        None => None,
+    };
+
     let (writer, writer_thread) = Writer::start(&store_path)?;
-    let workers = Workers::start(worker_settings(config), erp.clone(), &start_id())?;
+    let workers = Workers::start(
+        worker_settings(config),
+        erp.clone(),
+        woo.clone(),
+        &start_id(),
+    )?;
+    let scheduler = Scheduler::start(
+        ScheduleSettings {
+            store_path: store_path.clone(),
+            reconcile_interval: config.woocommerce.reconcile_interval,
+            full_pass_interval: config.erpnext.stock_full_pass_interval,
+        },
+        woo.clone(),
+    )?;
 
     let state = Arc::new(ReceiveState {
         writer,
         woocommerce_secrets: woocommerce_secrets.clone(),
+        erpnext_secrets: erpnext_secrets.clone(),
+        stock_coalesce_millis: i64::try_from(config.erpnext.stock_coalesce_delay.as_millis())
+            .unwrap_or(i64::MAX / 4),
         max_body_bytes: config.server.max_body_bytes,
         store_path: store_path.clone(),
         metrics: Metrics::default(),
         reader: Mutex::new(None),
     });
-    let reloader = tokio::spawn(reload_on_hangup(woocommerce_secrets, erp));
+    let mut secret_files = vec![woocommerce_secrets];
+    secret_files.extend(erpnext_secrets);
+    let reloader = tokio::spawn(reload_on_hangup(secret_files, erp, woo));
 
     let address = listener
         .local_addr()
@@ -91,6 +117,7 @@ pub async fn serve(
     reloader.abort();
     tokio::task::spawn_blocking(move || {
         let _ = writer_thread.join();
+        scheduler.stop_and_join();
         workers.stop_and_join();
     })
     .await
@@ -108,8 +135,30 @@ fn worker_settings(config: &Config) -> WorkerSettings {
         request_timeout: config.delivery.request_timeout,
         policy: RetryPolicy::from_config(&config.delivery),
         mapping: config.mapping_settings(),
+        stock: StockSettings {
+            warehouses: config.erpnext.stock_warehouses(),
+            formula: config.erpnext.stock_formula,
+        },
+        invoice_status: config.woocommerce.invoice_status.clone(),
         payload_retention: config.store.payload_retention,
     }
+}
+
+/// The WooCommerce REST client, when the consumer key and secret files are configured.
+pub fn woo_client(config: &Config) -> anyhow::Result<Option<WooClient>> {
+    let (Some(key), Some(secret)) = (
+        &config.woocommerce.consumer_key_file,
+        &config.woocommerce.consumer_secret_file,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(WooClient::new(
+        &config.woocommerce.url,
+        SecretFile::load(key)?,
+        SecretFile::load(secret)?,
+        config.delivery.request_timeout,
+        config.woocommerce.requests_per_second,
+    )))
 }
 
 /// An id for this process start, part of every lease owner it writes.
@@ -135,7 +184,11 @@ async fn shutdown_signal() {
 }
 
 /// Re-reads the secret files on every SIGHUP.
-async fn reload_on_hangup(webhook: SecretFile, erp: Arc<ErpNextClient>) {
+async fn reload_on_hangup(
+    webhook_files: Vec<SecretFile>,
+    erp: Arc<ErpNextClient>,
+    woo: Option<Arc<WooClient>>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
 
     let Ok(mut hangup) = signal(SignalKind::hangup()) else {
@@ -143,15 +196,20 @@ async fn reload_on_hangup(webhook: SecretFile, erp: Arc<ErpNextClient>) {
         return;
     };
     while hangup.recv().await.is_some() {
-        match webhook.reload() {
-            Ok(count) => log::info!(
-                "serve: SIGHUP: re-read {} ({count} secret(s))",
-                webhook.path().display()
-            ),
-            Err(error) => {
-                log::error!("serve: SIGHUP: {error}; the secrets loaded before stay in force")
+        for file in &webhook_files {
+            match file.reload() {
+                Ok(count) => log::info!(
+                    "serve: SIGHUP: re-read {} ({count} secret(s))",
+                    file.path().display()
+                ),
+                Err(error) => {
+                    log::error!("serve: SIGHUP: {error}; the secrets loaded before stay in force")
+                }
             }
         }
         erp.reload_credentials();
+        if let Some(woo) = &woo {
+            woo.reload_credentials();
+        }
     }
 }

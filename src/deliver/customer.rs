@@ -1,6 +1,9 @@
 //! Finds or creates the Customer and its Addresses, so that a repeat order, a retry or a replay
 //! never creates a second one: first the link table, then ERPNext by a stable key, then insert.
 
+use std::collections::HashSet;
+use std::sync::{Condvar, LazyLock, Mutex};
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -9,6 +12,40 @@ use crate::erpnext::documents::{AddressDoc, DynamicLink};
 use crate::mapping::CustomerPlan;
 use crate::peer::PeerError;
 use crate::store::{self, Link, LinkKind, Stage, now_millis};
+
+/// Customer link keys whose Customer a worker is finding or creating right now.
+static CUSTOMERS_IN_PROGRESS: LazyLock<(Mutex<HashSet<String>>, Condvar)> =
+    LazyLock::new(|| (Mutex::new(HashSet::new()), Condvar::new()));
+
+/// Holds a customer link key for one worker until dropped.
+pub struct CustomerGuard {
+    key: String,
+}
+
+/// Waits until no other worker of this process works on the customer `key`, then holds it.
+pub fn lock_customer(key: &str) -> CustomerGuard {
+    let (keys, released) = &*CUSTOMERS_IN_PROGRESS;
+    let mut held = keys.lock().unwrap_or_else(|poison| poison.into_inner());
+    while held.contains(key) {
+        held = released
+            .wait(held)
+            .unwrap_or_else(|poison| poison.into_inner());
+    }
+    held.insert(key.to_string());
+    CustomerGuard {
+        key: key.to_string(),
+    }
+}
+
+impl Drop for CustomerGuard {
+    fn drop(&mut self) {
+        let (keys, released) = &*CUSTOMERS_IN_PROGRESS;
+        keys.lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .remove(&self.key);
+        released.notify_all();
+    }
+}
 
 /// How the Customer was found.
 pub enum Found {
@@ -45,7 +82,7 @@ pub fn ensure_customer(
     let name = document_name(&created, "Customer")?;
     remember(context, LinkKind::Customer, &plan.link_key, &name)?;
     log::info!(
-        "deliver: created Customer job={} entity={} customer={name:?}",
+        "deliver: created a Customer job={} entity={}",
         context.lease.job.id,
         context.lease.job.entity
     );

@@ -3,9 +3,12 @@
 
 mod context;
 mod customer;
+mod invoice;
 mod order;
 pub mod retry;
+mod stock;
 mod worker;
 
 pub use context::{JobError, JobSuccess};
-pub use worker::{WorkerSettings, Workers};
+pub use stock::StockSettings;
+pub use worker::{FULL_PASS_TOPIC, WorkerSettings, Workers};

@@ -38,7 +38,10 @@ pub fn deliver_order(context: &mut JobContext<'_>) -> Result<JobSuccess, JobErro
     record_mapping(context, &plan);
 
     let Some(sales_order) = write_sales_order(context, &plan)? else {
-        return Ok(JobSuccess::Done { erp_name: None });
+        return Ok(JobSuccess::Done {
+            erp_name: None,
+            woo_id: None,
+        });
     };
 
     let link = Link {
@@ -54,29 +57,27 @@ pub fn deliver_order(context: &mut JobContext<'_>) -> Result<JobSuccess, JobErro
     )?;
     Ok(JobSuccess::Done {
         erp_name: Some(sales_order),
+        woo_id: None,
     })
 }
 
-/// A reason to skip this snapshot when a newer one of the same order was already written.
-/// WooCommerce builds the payload when it sends it, so deliveries can arrive out of order.
+/// A reason to skip this snapshot when a newer one of the same order was already delivered.
+/// WooCommerce builds the payload when it sends it, so deliveries can arrive out of order, and
+/// an operator may replay an old failed job after newer ones succeeded.
 fn superseded(context: &JobContext<'_>, order: &Order) -> Result<Option<String>, JobError> {
-    let Some(link) = store::get_link(
-        context.connection,
-        LinkKind::SalesOrder,
-        &order.id.to_string(),
-    )?
+    let Some(this) = &order.date_modified_gmt else {
+        return Ok(None);
+    };
+    let job = &context.lease.job;
+    let Some((newer_job, newer)) =
+        store::newer_done_snapshot(context.connection, &job.entity, this, job.id)?
     else {
         return Ok(None);
     };
-    let (Some(written), Some(this)) = (&link.woo_modified, &order.date_modified_gmt) else {
-        return Ok(None);
-    };
-    if this >= written {
-        return Ok(None);
-    }
     Ok(Some(format!(
-        "superseded: this snapshot of order {} (date_modified_gmt {this}) is older than the one already written to Sales Order {} ({written})",
-        order.id, link.erp_name
+        "superseded: this snapshot of order {} (date_modified_gmt {this}) is older than the one job {newer_job} \
+         already delivered ({newer})",
+        order.id
     )))
 }
 
@@ -121,10 +122,22 @@ fn write_sales_order(
     }
 
     let mut document = plan.sales_order.clone();
-    fill_parties(context, plan, &mut document)?;
+    {
+        // Two workers with orders of one new customer must not both create it.
+        let key = plan
+            .customer
+            .email
+            .as_ref()
+            .unwrap_or(&plan.customer.link_key);
+        let _customer = super::customer::lock_customer(key);
+        fill_parties_locked(context, plan, &mut document)?;
+    }
 
     let sales_order = match existing {
-        None => insert_sales_order(context, plan, &document)?,
+        None => {
+            let cancelled = latest_cancelled(context, &plan.sales_order.po_no)?;
+            insert_sales_order(context, plan, &document, cancelled.as_deref())?
+        }
         Some(existing) if existing.docstatus == 0 => {
             update_draft(context, plan, &document, existing)?
         }
@@ -135,6 +148,22 @@ fn write_sales_order(
         submit(context, &sales_order.name)?;
     }
     Ok(Some(sales_order.name))
+}
+
+/// The newest cancelled Sales Order with this `po_no`. A live order without a live Sales Order
+/// but with a cancelled one was interrupted between the cancel and the insert of an amendment,
+/// or restored after a cancellation; its new Sales Order amends the cancelled one.
+fn latest_cancelled(context: &mut JobContext<'_>, po_no: &str) -> Result<Option<String>, JobError> {
+    let filters = json!([["po_no", "=", po_no], ["docstatus", "=", 2]]);
+    let rows = context
+        .erp()?
+        .list(SALES_ORDER, &["name"], &filters)
+        .map_err(|error| JobError::at(Stage::Deliver, error))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.get("name").and_then(Value::as_str))
+        .max()
+        .map(str::to_string))
 }
 
 /// Looks the Sales Order up by `po_no` (a live one: draft or submitted).
@@ -187,7 +216,7 @@ fn find_sales_order(
 }
 
 /// Sets the Customer and its Addresses on the Sales Order, creating them where needed.
-fn fill_parties(
+fn fill_parties_locked(
     context: &mut JobContext<'_>,
     plan: &OrderPlan,
     document: &mut SalesOrderDoc,
@@ -225,10 +254,15 @@ fn insert_sales_order(
     context: &mut JobContext<'_>,
     plan: &OrderPlan,
     document: &SalesOrderDoc,
+    amended_from: Option<&str>,
 ) -> Result<Written, JobError> {
+    let mut body = serde_json::to_value(document).unwrap_or(Value::Null);
+    if let Some(cancelled) = amended_from {
+        body["amended_from"] = Value::String(cancelled.to_string());
+    }
     let inserted = context
         .erp()?
-        .insert(SALES_ORDER, document)
+        .insert(SALES_ORDER, &body)
         .map_err(|error| JobError::at(Stage::Deliver, error))?;
     let name = document_name(&inserted, SALES_ORDER)?;
     context.record(
@@ -308,6 +342,7 @@ fn amend_if_changed(
     }
 
     refuse_if_billed_or_delivered(&existing, "change")?;
+    check_items_exist(context, document)?;
 
     context
         .erp()?
@@ -386,6 +421,43 @@ fn cancel_sales_order(
         ),
     );
     Ok(Some(existing.name))
+}
+
+/// Fails the job before a submitted Sales Order is cancelled for an amendment that ERPNext would
+/// reject for an unknown item, so the order is not left without a live Sales Order.
+fn check_items_exist(
+    context: &mut JobContext<'_>,
+    document: &SalesOrderDoc,
+) -> Result<(), JobError> {
+    let mut codes: Vec<&str> = document
+        .items
+        .iter()
+        .map(|item| item.item_code.as_str())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+
+    for code in codes {
+        let found = context
+            .erp()?
+            .get("Item", code)
+            .map_err(|error| JobError::at(Stage::Deliver, error))?;
+        if found.is_none() {
+            return Err(JobError::at(
+                Stage::Deliver,
+                PeerError {
+                    class: crate::peer::ErrorClass::Permanent,
+                    http_status: Some(404),
+                    message: format!(
+                        "Item {code} not found in ERPNext; the submitted Sales Order was left as it is. \
+                         Create the Item (or fix the product's SKU), then replay this job"
+                    ),
+                    retry_after: None,
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Fails the job when an invoice or delivery exists against the Sales Order, for an operator.

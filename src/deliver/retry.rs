@@ -40,12 +40,14 @@ pub enum Decision {
 /// The failed attempt the decision is about.
 #[derive(Debug, Clone, Copy)]
 pub struct FailedAttempt {
-    /// 1 for the first attempt.
+    /// 1 for the first attempt since the job arrived or was last replayed.
     pub attempt: u32,
     pub class: ErrorClass,
     pub retry_after: Option<Duration>,
-    /// When the job was received, Unix milliseconds.
+    /// When the retry limits started counting (arrival or last replay), Unix milliseconds.
     pub received_at: i64,
+    /// Attempts answered 401 or 403 since then, this one included.
+    pub auth_failures: u32,
 }
 
 /// The backoff before attempt `attempt + 1`: `initial × 2^(attempt − 1)`, capped at
@@ -68,10 +70,10 @@ pub fn decide(policy: &RetryPolicy, failed: FailedAttempt, now: i64, jitter: f64
                 "the error is permanent; fix the cause, then replay the job".to_string(),
             );
         }
-        ErrorClass::Auth if failed.attempt >= policy.auth_retries => {
+        ErrorClass::Auth if failed.auth_failures >= policy.auth_retries => {
             return Decision::GiveUp(format!(
-                "ERPNext rejected the credentials {} time(s); check the API key and secret files and the user's roles, then replay the job",
-                failed.attempt
+                "the peer rejected the credentials {} time(s); check the API key and secret files and the user's roles, then replay the job",
+                failed.auth_failures
             ));
         }
         _ => {}
@@ -115,6 +117,11 @@ mod tests {
             class,
             retry_after: None,
             received_at: 0,
+            auth_failures: if class == ErrorClass::Auth {
+                attempt
+            } else {
+                0
+            },
         }
     }
 
@@ -183,6 +190,17 @@ mod tests {
             Decision::GiveUp(reason) => assert!(reason.contains("credentials"), "{reason}"),
             other => panic!("expected GiveUp, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn auth_limit_counts_auth_failures_only() {
+        let policy = policy();
+        let mut attempt = failed(10, ErrorClass::Auth);
+        attempt.auth_failures = 1;
+        assert!(
+            matches!(decide(&policy, attempt, 0, 0.0), Decision::RetryAt(_)),
+            "nine 503s before one 401"
+        );
     }
 
     #[test]

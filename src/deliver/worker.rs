@@ -10,12 +10,18 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::context::{JobContext, JobError, JobSuccess};
+use super::invoice::deliver_invoice;
 use super::order::deliver_order;
 use super::retry::{Decision, FailedAttempt, RetryPolicy, decide};
+use super::stock::{StockSettings, deliver_stock, full_pass};
 use crate::erpnext::ErpNextClient;
 use crate::mapping::MappingSettings;
 use crate::peer::{ErrorClass, PeerError};
 use crate::store::{self, AttemptRecord, Lease, Outcome, Stage, StoreError, now_millis};
+use crate::woocommerce::WooClient;
+
+/// Topic of the periodic job that publishes the stock of every linked SKU.
+pub const FULL_PASS_TOPIC: &str = "stock.full_pass";
 
 /// How often worker 0 erases the payloads of jobs past their retention.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -29,6 +35,9 @@ pub struct WorkerSettings {
     pub request_timeout: Duration,
     pub policy: RetryPolicy,
     pub mapping: MappingSettings,
+    pub stock: StockSettings,
+    /// Order status set when the order's Sales Invoice is submitted.
+    pub invoice_status: String,
     /// Zero keeps payloads forever.
     pub payload_retention: Duration,
 }
@@ -52,6 +61,7 @@ impl Workers {
     pub fn start(
         settings: WorkerSettings,
         erp: Arc<ErpNextClient>,
+        woo: Option<Arc<WooClient>>,
         start_id: &str,
     ) -> Result<Workers, StoreError> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -66,6 +76,7 @@ impl Workers {
                 connection,
                 settings: settings.clone(),
                 erp: erp.clone(),
+                woo: woo.clone(),
                 stop: stop.clone(),
             };
             let handle = std::thread::Builder::new()
@@ -97,6 +108,7 @@ struct Worker {
     connection: Connection,
     settings: Arc<WorkerSettings>,
     erp: Arc<ErpNextClient>,
+    woo: Option<Arc<WooClient>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -168,12 +180,19 @@ impl Worker {
             &self.connection,
             lease,
             &self.erp,
+            self.woo.as_deref(),
             &self.settings.mapping,
             self.settings.lease_millis(),
+            &self.stop,
         );
 
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| match topic.as_str() {
             "order.created" | "order.updated" => deliver_order(&mut context),
+            crate::receive::STOCK_TOPIC => deliver_stock(&mut context, &self.settings.stock),
+            crate::receive::INVOICE_TOPIC => {
+                deliver_invoice(&mut context, &self.settings.invoice_status)
+            }
+            FULL_PASS_TOPIC => full_pass(&mut context, &self.settings.stock),
             other => Err(JobError::at(
                 Stage::Parse,
                 PeerError::permanent(format!("no handler for topic '{other}'")),
@@ -218,19 +237,17 @@ impl Worker {
         };
 
         let outcome = match result {
-            Ok(JobSuccess::Done { erp_name }) => {
+            Ok(JobSuccess::Done { erp_name, woo_id }) => {
                 log::info!(
-                    "deliver: done job={} topic={} entity={} erp_name={} attempt={}",
+                    "deliver: done job={} topic={} entity={} erp_name={} woo_id={} attempt={}",
                     job.id,
                     job.topic,
                     job.entity,
                     erp_name.as_deref().unwrap_or("-"),
+                    woo_id.as_deref().unwrap_or("-"),
                     lease.attempt
                 );
-                Outcome::Done {
-                    erp_name,
-                    woo_id: None,
-                }
+                Outcome::Done { erp_name, woo_id }
             }
             Ok(JobSuccess::Cancelled { reason }) => {
                 log::info!(
@@ -241,6 +258,21 @@ impl Worker {
                 );
                 row(Stage::Deliver, "cancelled", None, reason.clone());
                 Outcome::Cancelled { reason }
+            }
+            Err(JobError::Interrupted) => {
+                log::info!(
+                    "deliver: shutdown interrupted job={} topic={} entity={}; it goes back to the queue",
+                    job.id,
+                    job.topic,
+                    job.entity
+                );
+                if let Err(error) = store::release(&self.connection, lease) {
+                    log::error!(
+                        "deliver: could not release job={}: {error}; its lease expires instead",
+                        job.id
+                    );
+                }
+                return None;
             }
             Err(JobError::LeaseLost) => {
                 log::warn!(
@@ -270,13 +302,23 @@ impl Worker {
         let job = &lease.job;
         if error.class == ErrorClass::Auth {
             self.erp.reload_credentials();
+            if let Some(woo) = &self.woo {
+                woo.reload_credentials();
+            }
         }
 
+        let auth_failures = match error.class {
+            ErrorClass::Auth => {
+                store::auth_failures(&self.connection, job.id, job.retry_from).unwrap_or(0) + 1
+            }
+            _ => 0,
+        };
         let failed = FailedAttempt {
-            attempt: u32::try_from(lease.attempt).unwrap_or(u32::MAX),
+            attempt: u32::try_from(lease.attempt - job.attempts_before_replay).unwrap_or(u32::MAX),
             class: error.class,
             retry_after: error.retry_after,
-            received_at: job.received_at,
+            received_at: job.retry_from,
+            auth_failures: u32::try_from(auth_failures).unwrap_or(u32::MAX),
         };
         let reason = format!("{stage}: {}", error.message);
 

@@ -72,6 +72,17 @@ impl ErpNextClient {
         fields: &[&str],
         filters: &Value,
     ) -> Result<Vec<Value>, PeerError> {
+        self.list_page(doctype, fields, filters, 0)
+    }
+
+    /// Like `list`, with at most `limit` rows (0 = all).
+    pub fn list_page(
+        &self,
+        doctype: &str,
+        fields: &[&str],
+        filters: &Value,
+        limit: usize,
+    ) -> Result<Vec<Value>, PeerError> {
         let url = format!("{}/api/resource/{}", self.base_url, segment(doctype));
         let fields = serde_json::to_string(fields).unwrap_or_default();
         let filters = filters.to_string();
@@ -82,7 +93,7 @@ impl ErpNextClient {
             .header("Accept", "application/json")
             .query("fields", &fields)
             .query("filters", &filters)
-            .query("limit_page_length", "0");
+            .query("limit_page_length", limit.to_string());
         let document = self.finish("GET", &url, request.call())?;
         Ok(field(document, "data")
             .and_then(|data| data.as_array().cloned())

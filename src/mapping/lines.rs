@@ -51,6 +51,8 @@ pub fn plan_items(
 /// units and one cent more for the `r = c mod q` remaining units: 10.00 for 3 units gives
 /// 2 × 3.33 and 1 × 3.34. Expects `quantity > 0` and a non-negative total in whole cents, which
 /// `plan_items` checks first.
+// NOTE: the split works in cents. For a currency without minor units (JPY), ERPNext rounds
+// rates to whole units, so a split line there would not add up; such stores are not supported.
 pub fn split_line_total(total: Decimal, quantity: i64) -> Vec<(i64, Decimal)> {
     let cents = total * Decimal::ONE_HUNDRED;
     let units = Decimal::from(quantity);

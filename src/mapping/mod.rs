@@ -12,6 +12,7 @@ pub mod lines;
 pub mod money;
 pub mod phone;
 pub mod postcode;
+pub mod stock;
 pub mod taxes;
 pub mod totals;
 

@@ -22,8 +22,10 @@ pub fn parse_amount(field: &str, text: &str) -> Result<Decimal, ValidationError>
     let mut value = Decimal::from_str(trimmed).map_err(|_| invalid_amount(field, text))?;
     if value.round_dp(2) != value {
         return Err(ValidationError(format!(
-            "{field} '{text}' has more than 2 decimal places, but ERPNext books amounts in \
-             cents. Set the number of decimals to 2 in the WooCommerce currency options."
+            "{field} '{text}' has more than 2 decimal places; shopbus maps amounts with at most \
+             2 decimals (WooCommerce's default). For a currency with 3 decimals such as KWD this \
+             order cannot be mapped; otherwise set the number of decimals to 2 in the \
+             WooCommerce currency options."
         )));
     }
 

@@ -27,7 +27,12 @@ pub fn tax_row_sum(rows: &[TaxRow]) -> Decimal {
     rows.iter().map(|row| row.tax_amount).sum()
 }
 
-/// Returns the largest residual that WooCommerce's rounding can explain, 0.01 per rounded figure.
+/// The largest residual booked on the rounding account, whatever the number of lines: a larger
+/// gap in a long order is far more likely an edited total than rounding.
+pub const MAX_RESIDUAL: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+
+/// Returns the largest residual that WooCommerce's rounding can explain: 0.01 per rounded
+/// figure, at most `MAX_RESIDUAL` (0.05).
 ///
 /// Each line item, shipping line, fee line and tax line total is rounded to cents by WooCommerce,
 /// so each is at most half a cent away from its exact value. A tax line total may be rounded a
@@ -37,7 +42,7 @@ pub fn residual_tolerance(order: &Order) -> Decimal {
         + order.shipping_lines.len()
         + order.fee_lines.len()
         + order.tax_lines.len();
-    Decimal::from(figures) * Decimal::new(1, 2)
+    (Decimal::from(figures) * Decimal::new(1, 2)).min(MAX_RESIDUAL)
 }
 
 /// Books `total − (Σ item amounts + Σ tax rows)` on the rounding account and returns it.
@@ -63,8 +68,8 @@ pub fn book_rounding_residual(
         return Err(ValidationError(format!(
             "order total {total} does not match the sum of lines, shipping, fees and taxes {sum}. \
              The difference {residual} is more than the {tolerance} that WooCommerce's rounding \
-             can explain (0.01 per line item, shipping, fee and tax line). Recalculate the order \
-             in WooCommerce and check its totals."
+             can explain (0.01 per line item, shipping, fee and tax line, at most {MAX_RESIDUAL}). \
+             Recalculate the order in WooCommerce and check its totals."
         )));
     }
 
@@ -154,5 +159,26 @@ impl WooCommerceSums {
             sums.tax_lines += taxes::tax_line_amount(index, tax)?;
         }
         Ok(sums)
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_is_capped_for_long_orders() {
+        let lines: Vec<serde_json::Value> = (0..500)
+            .map(|i| serde_json::json!({"quantity": 1, "total": "1.00", "sku": format!("S{i}")}))
+            .collect();
+        let order: Order =
+            serde_json::from_value(serde_json::json!({"id": 1, "line_items": lines})).unwrap();
+        assert_eq!(residual_tolerance(&order), MAX_RESIDUAL);
+
+        let short: Order = serde_json::from_value(
+            serde_json::json!({"id": 2, "line_items": [{"quantity": 1, "total": "1.00"}]}),
+        )
+        .unwrap();
+        assert_eq!(residual_tolerance(&short), Decimal::new(1, 2));
     }
 }

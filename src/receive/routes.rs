@@ -13,18 +13,19 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::signature;
+use super::{erpnext, woocommerce};
 use crate::secret::SecretFile;
 use crate::store::writer::Writer;
-use crate::store::{self, NewJob, Source};
-
-/// WooCommerce topics that become jobs; other topics are answered 200 and dropped.
-pub const WOOCOMMERCE_TOPICS: &[&str] = &["order.created", "order.updated"];
+use crate::store::{self, NewJob};
 
 /// Everything a request handler needs, shared by all connections.
 pub struct ReceiveState {
     pub writer: Writer,
     pub woocommerce_secrets: SecretFile,
+    /// `None` when `erpnext.webhook_secret_file` is not set: ERPNext webhooks are then rejected.
+    pub erpnext_secrets: Option<SecretFile>,
+    /// How long a stock job waits before it runs, so a burst of ledger entries coalesces.
+    pub stock_coalesce_millis: i64,
     pub max_body_bytes: usize,
     pub store_path: PathBuf,
     pub metrics: Metrics,
@@ -45,15 +46,19 @@ pub struct Metrics {
     pub ingest_count: AtomicU64,
 }
 
-type Body = Full<Bytes>;
+pub(super) type Body = Full<Bytes>;
+
+/// How long a client may take to send the body after the headers.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub(super) async fn route(request: Request<Incoming>, state: &ReceiveState) -> Response<Body> {
     let path = request.uri().path().to_string();
     match (request.method(), path.as_str()) {
-        (&Method::POST, "/webhooks/woocommerce") => woocommerce_webhook(request, state).await,
+        (&Method::POST, "/webhooks/woocommerce") => woocommerce::webhook(request, state).await,
+        (&Method::POST, "/webhooks/erpnext") => erpnext::webhook(request, state).await,
         (&Method::GET, "/healthz") => healthz(state).await,
         (&Method::GET, "/metrics") => metrics(state).await,
-        (_, "/webhooks/woocommerce") => answer(
+        (_, "/webhooks/woocommerce" | "/webhooks/erpnext") => answer(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "use POST for webhooks"}),
         ),
@@ -64,134 +69,7 @@ pub(super) async fn route(request: Request<Incoming>, state: &ReceiveState) -> R
     }
 }
 
-async fn woocommerce_webhook(request: Request<Incoming>, state: &ReceiveState) -> Response<Body> {
-    let started = Instant::now();
-    let headers = request.headers().clone();
-    let topic = header_text(&headers, "x-wc-webhook-topic");
-
-    let body = match read_body(request, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => {
-            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-            log::warn!(
-                "receive: rejected woocommerce webhook topic={} over server.max_body_bytes={}",
-                topic.as_deref().unwrap_or("-"),
-                state.max_body_bytes
-            );
-            return response;
-        }
-    };
-
-    let Some(signature_header) = header_text(&headers, "x-wc-webhook-signature") else {
-        return unsigned_woocommerce_request(&body, state);
-    };
-
-    let secrets = state.woocommerce_secrets.all();
-    let Some(secret_index) = signature::verify(&body, &signature_header, &secrets, true) else {
-        state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-        log::warn!(
-            "receive: rejected woocommerce webhook topic={} webhook_id={}: signature matches none of the {} secret(s) in {}",
-            topic.as_deref().unwrap_or("-"),
-            header_text(&headers, "x-wc-webhook-id")
-                .as_deref()
-                .unwrap_or("-"),
-            secrets.len(),
-            state.woocommerce_secrets.path().display()
-        );
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "invalid signature"}),
-        );
-    };
-
-    let document: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(document) => document,
-        Err(error) => {
-            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-            log::warn!(
-                "receive: rejected woocommerce webhook topic={}: invalid JSON: {error}",
-                topic.as_deref().unwrap_or("-")
-            );
-            return answer(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("invalid JSON: {error}")}),
-            );
-        }
-    };
-
-    let topic = topic.unwrap_or_default();
-    if !WOOCOMMERCE_TOPICS.contains(&topic.as_str()) {
-        state.metrics.ignored.fetch_add(1, Ordering::Relaxed);
-        log::info!("receive: ignored woocommerce webhook topic={topic}: not handled by this bus");
-        return answer(
-            StatusCode::OK,
-            json!({"job_id": null, "duplicate": false, "ignored": format!("topic '{topic}' is not handled")}),
-        );
-    }
-
-    let Some(order_id) = document.get("id").and_then(serde_json::Value::as_u64) else {
-        state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-        log::warn!(
-            "receive: rejected woocommerce webhook topic={topic}: body has no integer \"id\""
-        );
-        return answer(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "the body has no integer \"id\"; expected a WooCommerce order"}),
-        );
-    };
-
-    let job = NewJob {
-        source: Source::WooCommerce,
-        topic: topic.clone(),
-        entity: format!("order:{order_id}"),
-        body_sha256: hex_sha256(&body),
-        delivery_id: header_text(&headers, "x-wc-webhook-delivery-id"),
-        receive_note: format!(
-            "webhook {} delivery {}, {} bytes, signature verified with secret #{} of {}",
-            header_text(&headers, "x-wc-webhook-id")
-                .as_deref()
-                .unwrap_or("-"),
-            header_text(&headers, "x-wc-webhook-delivery-id")
-                .as_deref()
-                .unwrap_or("-"),
-            body.len(),
-            secret_index + 1,
-            secrets.len()
-        ),
-        payload: body.to_vec(),
-    };
-    enqueue(job, state, started).await
-}
-
-/// Answers WooCommerce's ping (`webhook_id=N`, form-encoded, unsigned) with 200 and rejects any
-/// other unsigned request.
-fn unsigned_woocommerce_request(body: &[u8], state: &ReceiveState) -> Response<Body> {
-    if is_ping(body) {
-        log::info!(
-            "receive: answered woocommerce ping ({})",
-            String::from_utf8_lossy(body)
-        );
-        return answer(StatusCode::OK, json!({"ping": "ok"}));
-    }
-
-    state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-    log::warn!("receive: rejected woocommerce webhook without X-WC-Webhook-Signature");
-    answer(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "missing X-WC-Webhook-Signature"}),
-    )
-}
-
-fn is_ping(body: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return false;
-    };
-    text.trim()
-        .strip_prefix("webhook_id=")
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-}
-
-async fn enqueue(job: NewJob, state: &ReceiveState, started: Instant) -> Response<Body> {
+pub(super) async fn enqueue(job: NewJob, state: &ReceiveState, started: Instant) -> Response<Body> {
     let topic = job.topic.clone();
     let entity = job.entity.clone();
 
@@ -231,7 +109,10 @@ async fn enqueue(job: NewJob, state: &ReceiveState, started: Instant) -> Respons
 }
 
 /// Reads the whole body, or answers 413 when it is larger than `limit`.
-async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Response<Body>> {
+pub(super) async fn read_body(
+    request: Request<Incoming>,
+    limit: usize,
+) -> Result<Bytes, Response<Body>> {
     let too_large = || {
         answer(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -248,7 +129,14 @@ async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Re
         return Err(too_large());
     }
 
-    match Limited::new(request.into_body(), limit).collect().await {
+    let collect = Limited::new(request.into_body(), limit).collect();
+    let Ok(collected) = tokio::time::timeout(BODY_READ_TIMEOUT, collect).await else {
+        return Err(answer(
+            StatusCode::REQUEST_TIMEOUT,
+            json!({"error": format!("the body did not arrive within {}s", BODY_READ_TIMEOUT.as_secs())}),
+        ));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(error) => Err(answer(
@@ -272,7 +160,7 @@ async fn healthz(state: &ReceiveState) -> Response<Body> {
 }
 
 async fn metrics(state: &ReceiveState) -> Response<Body> {
-    let counts = match store_counts(state).await {
+    let (counts, attempts) = match store_counts(state).await {
         Ok(counts) => counts,
         Err(error) => {
             log::error!("receive: metrics could not read the store: {error}");
@@ -285,6 +173,12 @@ async fn metrics(state: &ReceiveState) -> Response<Body> {
     text.push_str("# HELP shopbus_jobs Jobs in the store by status.\n# TYPE shopbus_jobs gauge\n");
     for (status, count) in counts {
         text.push_str(&format!("shopbus_jobs{{status=\"{status}\"}} {count}\n"));
+    }
+    text.push_str("# HELP shopbus_attempts_total Audit rows of job attempts by stage and outcome.\n# TYPE shopbus_attempts_total counter\n");
+    for (stage, outcome, count) in attempts {
+        text.push_str(&format!(
+            "shopbus_attempts_total{{stage=\"{stage}\",outcome=\"{outcome}\"}} {count}\n"
+        ));
     }
     text.push_str("# HELP shopbus_webhooks_total Webhooks received by outcome.\n# TYPE shopbus_webhooks_total counter\n");
     let outcomes = [
@@ -315,8 +209,11 @@ async fn metrics(state: &ReceiveState) -> Response<Body> {
     response
 }
 
-/// Reads job counts on a blocking thread; an error means the store does not answer.
-async fn store_counts(state: &ReceiveState) -> Result<Vec<(store::JobStatus, i64)>, String> {
+/// Job counts by status and attempt counts by stage and outcome.
+type StoreCounts = (Vec<(store::JobStatus, i64)>, Vec<(String, String, i64)>);
+
+/// Reads job and attempt counts on a blocking thread; an error means the store is unavailable.
+async fn store_counts(state: &ReceiveState) -> Result<StoreCounts, String> {
     let path = state.store_path.clone();
     tokio::task::block_in_place(|| {
         let mut reader = state
@@ -327,7 +224,9 @@ async fn store_counts(state: &ReceiveState) -> Result<Vec<(store::JobStatus, i64
             *reader = Some(store::open(&path).map_err(|error| error.to_string())?);
         }
         let connection = reader.as_ref().expect("reader was just opened");
-        let result = store::count_by_status(connection).map_err(|error| error.to_string());
+        let result = store::count_by_status(connection)
+            .and_then(|jobs| Ok((jobs, store::count_attempts(connection)?)))
+            .map_err(|error| error.to_string());
         if result.is_err() {
             *reader = None;
         }
@@ -335,7 +234,7 @@ async fn store_counts(state: &ReceiveState) -> Result<Vec<(store::JobStatus, i64
     })
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
@@ -343,12 +242,12 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-fn hex_sha256(body: &[u8]) -> String {
+pub(super) fn hex_sha256(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+pub(super) fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response

@@ -17,6 +17,12 @@ pub struct NewJob {
     pub delivery_id: Option<String>,
     /// What the `receive` row of the audit trail says, e.g. which secret verified it.
     pub receive_note: String,
+    /// The order's `date_modified_gmt`, for order jobs.
+    pub woo_modified: Option<String>,
+    /// The SKUs of an order job's lines.
+    pub skus: Vec<String>,
+    /// How long the job waits before its first attempt, so a burst of stock events coalesces.
+    pub delay_millis: i64,
 }
 
 /// The job a webhook became, and whether it existed already.
@@ -43,6 +49,10 @@ pub struct Job {
     pub finished_at: Option<i64>,
     pub delivery_id: Option<String>,
     pub payload_purged: bool,
+    /// When the retry limits start counting: the last replay, else `received_at`.
+    pub retry_from: i64,
+    /// Attempts made before the last replay.
+    pub attempts_before_replay: i64,
 }
 
 /// One row of a job's audit trail.
@@ -88,7 +98,8 @@ pub enum Outcome {
 }
 
 const JOB_COLUMNS: &str = "id, source, topic, entity, status, attempts, received_at, \
-     next_attempt_at, last_error, erp_name, woo_id, finished_at, delivery_id, payload IS NULL";
+     next_attempt_at, last_error, erp_name, woo_id, finished_at, delivery_id, payload IS NULL, \
+     COALESCE(retry_from, received_at), attempts_before_replay";
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let text_column = |index: usize, text: String| {
@@ -111,6 +122,8 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         finished_at: row.get(11)?,
         delivery_id: row.get(12)?,
         payload_purged: row.get(13)?,
+        retry_from: row.get(14)?,
+        attempts_before_replay: row.get(15)?,
     })
 }
 
@@ -127,8 +140,8 @@ pub fn enqueue_batch(
     {
         let mut insert = transaction.prepare_cached(
             "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, \
-                               status, received_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7)
+                               status, received_at, next_attempt_at, woo_modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)
              ON CONFLICT (source, topic, entity, body_sha256) DO NOTHING
              RETURNING id",
         )?;
@@ -139,6 +152,8 @@ pub fn enqueue_batch(
             "INSERT INTO attempts (job_id, attempt, stage, outcome, message, started_at, finished_at)
              VALUES (?1, 0, 'receive', 'accepted', ?2, ?3, ?3)",
         )?;
+        let mut sku = transaction
+            .prepare_cached("INSERT OR IGNORE INTO job_skus (sku, job_id) VALUES (?1, ?2)")?;
 
         for job in jobs {
             let inserted: Option<i64> = insert
@@ -150,7 +165,9 @@ pub fn enqueue_batch(
                         job.body_sha256,
                         job.payload,
                         job.delivery_id,
-                        now
+                        now,
+                        now + job.delay_millis,
+                        job.woo_modified
                     ],
                     |row| row.get(0),
                 )
@@ -159,6 +176,9 @@ pub fn enqueue_batch(
             let result = match inserted {
                 Some(id) => {
                     audit.execute(params![id, job.receive_note, now])?;
+                    for code in &job.skus {
+                        sku.execute(params![code, id])?;
+                    }
                     Enqueued {
                         id: JobId(id),
                         duplicate: false,
@@ -203,6 +223,9 @@ pub fn claim(
                    WHERE e.entity = j.entity AND e.id <> j.id
                      AND ((e.id < j.id AND e.status IN ('queued', 'running'))
                        OR (e.status = 'running' AND e.lease_expires_at >= ?1)))
+               AND NOT (j.entity LIKE 'sku:%' AND EXISTS (
+                   SELECT 1 FROM job_skus s JOIN jobs o ON o.id = s.job_id
+                   WHERE s.sku = substr(j.entity, 5) AND o.status IN ('queued', 'running')))
              ORDER BY j.next_attempt_at, j.id
              LIMIT 1",
             params![now],
@@ -224,7 +247,7 @@ pub fn claim(
     let (job, payload) = transaction.query_row(
         &format!("SELECT {JOB_COLUMNS}, payload FROM jobs WHERE id = ?1"),
         params![id],
-        |row| Ok((job_from_row(row)?, row.get::<_, Option<Vec<u8>>>(14)?)),
+        |row| Ok((job_from_row(row)?, row.get::<_, Option<Vec<u8>>>(16)?)),
     )?;
     transaction.commit()?;
 
@@ -440,8 +463,9 @@ impl std::fmt::Display for Skipped {
     }
 }
 
-/// Requeues failed or cancelled jobs for now, keeping their history, and adds a history row
-/// that says who requeued them.
+/// Requeues finished jobs (failed, cancelled or done) for now, keeping their history, and adds
+/// a history row naming the operator. Every job type looks its documents up before writing, so
+/// replaying a done job writes nothing twice.
 pub fn replay(
     connection: &mut Connection,
     ids: &[JobId],
@@ -464,7 +488,10 @@ pub fn replay(
             continue;
         };
 
-        if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) {
+        if !matches!(
+            job.status,
+            JobStatus::Failed | JobStatus::Cancelled | JobStatus::Done
+        ) {
             skipped.push(Skipped::WrongStatus(id, job.status));
             continue;
         }
@@ -474,7 +501,8 @@ pub fn replay(
         }
 
         transaction.execute(
-            "UPDATE jobs SET status = 'queued', next_attempt_at = ?2, finished_at = NULL
+            "UPDATE jobs SET status = 'queued', next_attempt_at = ?2, finished_at = NULL,
+                    retry_from = ?2, attempts_before_replay = attempts
              WHERE id = ?1",
             params![id.0, now],
         )?;
@@ -568,7 +596,8 @@ pub fn count_by_status(connection: &Connection) -> Result<Vec<(JobStatus, i64)>,
     Ok(counts)
 }
 
-/// Erases the payload of jobs that finished before `finished_before`; ids and history stay.
+/// Erases the payload of jobs that finished (done, cancelled or failed) before
+/// `finished_before`; ids and history stay. A failed job then can no longer be replayed.
 pub fn purge_payloads(
     connection: &Connection,
     finished_before: i64,
@@ -576,7 +605,7 @@ pub fn purge_payloads(
 ) -> Result<usize, StoreError> {
     let purged = connection.execute(
         "UPDATE jobs SET payload = NULL, payload_purged_at = ?2
-         WHERE payload IS NOT NULL AND status IN ('done', 'cancelled')
+         WHERE payload IS NOT NULL AND status IN ('done', 'cancelled', 'failed')
            AND finished_at < ?1",
         params![finished_before, now],
     )?;
@@ -597,4 +626,129 @@ pub fn entity_has_pending(
         )
         .optional()?;
     Ok(found.is_some())
+}
+
+/// Cancels the queued jobs of `entity` received before `received_before`, other than `except`:
+/// the attempt that just ran read a state that already includes what they would report.
+pub fn cancel_coalesced(
+    connection: &Connection,
+    entity: &str,
+    except: JobId,
+    received_before: i64,
+    now: i64,
+) -> Result<Vec<JobId>, StoreError> {
+    let mut statement = connection.prepare(
+        "UPDATE jobs SET status = 'cancelled', finished_at = ?4,
+                last_error = 'coalesced into job ' || ?2
+         WHERE entity = ?1 AND id <> ?2 AND status = 'queued' AND received_at < ?3
+         RETURNING id",
+    )?;
+    let rows = statement.query_map(params![entity, except.0, received_before, now], |row| {
+        Ok(JobId(row.get(0)?))
+    })?;
+    let cancelled: Vec<JobId> = rows.collect::<Result<_, _>>()?;
+
+    for id in &cancelled {
+        let record = AttemptRecord {
+            attempt: 0,
+            stage: Stage::Deliver,
+            outcome: "cancelled".to_string(),
+            http_status: None,
+            message: format!("coalesced into job {except}, which published a newer level"),
+            started_at: now,
+            finished_at: now,
+        };
+        insert_attempts(connection, *id, &[record])?;
+    }
+    Ok(cancelled)
+}
+
+/// The newest `woo_modified` among the jobs of `entity`, and whether that job is finished
+/// (`done` or `cancelled`).
+pub fn newest_snapshot(
+    connection: &Connection,
+    entity: &str,
+) -> Result<Option<(String, JobStatus)>, StoreError> {
+    let row: Option<(String, String)> = connection
+        .query_row(
+            "SELECT woo_modified, status FROM jobs
+             WHERE entity = ?1 AND woo_modified IS NOT NULL
+             ORDER BY woo_modified DESC, id DESC LIMIT 1",
+            params![entity],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((modified, status)) => Some((
+            modified,
+            status
+                .parse()
+                .map_err(|e: String| StoreError::Sql(rusqlite::Error::InvalidColumnName(e)))?,
+        )),
+        None => None,
+    })
+}
+
+/// Reads a named value of the `state` table.
+pub fn get_state(connection: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(connection
+        .query_row(
+            "SELECT value FROM state WHERE key = ?1",
+            params![key],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Writes a named value of the `state` table.
+pub fn put_state(
+    connection: &Connection,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO state (key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        params![key, value, now],
+    )?;
+    Ok(())
+}
+
+/// A done job of `entity`, other than `except`, that delivered a newer snapshot than `modified`.
+pub fn newer_done_snapshot(
+    connection: &Connection,
+    entity: &str,
+    modified: &str,
+    except: JobId,
+) -> Result<Option<(JobId, String)>, StoreError> {
+    let row = connection
+        .query_row(
+            "SELECT id, woo_modified FROM jobs
+             WHERE entity = ?1 AND id <> ?2 AND status = 'done' AND woo_modified > ?3
+             ORDER BY woo_modified DESC LIMIT 1",
+            params![entity, except.0, modified],
+            |row| Ok((JobId(row.get(0)?), row.get(1)?)),
+        )
+        .optional()?;
+    Ok(row)
+}
+
+/// Attempts of the job answered 401 or 403 since `since` (the last replay or the arrival).
+pub fn auth_failures(connection: &Connection, job: JobId, since: i64) -> Result<i64, StoreError> {
+    Ok(connection.query_row(
+        "SELECT COUNT(*) FROM attempts
+         WHERE job_id = ?1 AND http_status IN (401, 403) AND outcome IN ('retry', 'failed') AND started_at >= ?2",
+        params![job.0, since],
+        |row| row.get(0),
+    )?)
+}
+
+/// Attempt rows by stage and outcome, for `/metrics`.
+pub fn count_attempts(connection: &Connection) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT stage, outcome, COUNT(*) FROM attempts GROUP BY stage, outcome ORDER BY stage, outcome",
+    )?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -13,6 +13,8 @@ pub enum LinkKind {
     Address,
     /// WooCommerce order id → Sales Order name.
     SalesOrder,
+    /// WooCommerce product (`<id>`) or variation (`<parent id>/<id>`) → ERPNext item code (SKU).
+    Product,
 }
 
 impl LinkKind {
@@ -21,6 +23,7 @@ impl LinkKind {
             LinkKind::Customer => "customer",
             LinkKind::Address => "address",
             LinkKind::SalesOrder => "sales_order",
+            LinkKind::Product => "product",
         }
     }
 }
@@ -86,6 +89,46 @@ pub fn delete_link(
     connection.execute(
         "DELETE FROM links WHERE kind = ?1 AND woo_key = ?2",
         params![kind.as_str(), woo_key],
+    )?;
+    Ok(())
+}
+
+/// The WooCommerce key linked to an ERPNext name (the reverse lookup), the newest if several.
+pub fn find_link_by_name(
+    connection: &Connection,
+    kind: LinkKind,
+    erp_name: &str,
+) -> Result<Option<String>, StoreError> {
+    let key = connection
+        .query_row(
+            "SELECT woo_key FROM links WHERE kind = ?1 AND erp_name = ?2 ORDER BY updated_at DESC LIMIT 1",
+            params![kind.as_str(), erp_name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(key)
+}
+
+/// Every link of one kind, as (WooCommerce key, ERPNext name).
+pub fn links_of_kind(
+    connection: &Connection,
+    kind: LinkKind,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement = connection
+        .prepare("SELECT woo_key, erp_name FROM links WHERE kind = ?1 ORDER BY erp_name")?;
+    let rows = statement.query_map(params![kind.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Removes every link of `kind` to `erp_name`.
+pub fn delete_links_to(
+    connection: &Connection,
+    kind: LinkKind,
+    erp_name: &str,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "DELETE FROM links WHERE kind = ?1 AND erp_name = ?2",
+        params![kind.as_str(), erp_name],
     )?;
     Ok(())
 }

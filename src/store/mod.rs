@@ -55,6 +55,10 @@ pub enum StoreError {
         lock: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "database {path} does not exist; check store.path (a relative path is relative to the working directory) or start `shopbus serve` once"
+    )]
+    Missing { path: PathBuf },
     #[error("job {0} not found")]
     NotFound(JobId),
     #[error("lease on job {0} was lost (another worker took it over)")]
@@ -65,6 +69,17 @@ pub enum StoreError {
     WriterGone,
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+}
+
+/// Opens the database of an operator command, which must exist: a mistyped or relative
+/// `store.path` run from the wrong folder must not show an empty new store.
+pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    open(path)
 }
 
 /// Opens a connection, sets and reads back its pragmas, and applies pending migrations.
@@ -121,7 +136,9 @@ pub struct ProcessLock {
 
 /// Takes the lock next to the database (`<path>.lock`), or reports that another process has it.
 pub fn lock_exclusive(path: &Path) -> Result<ProcessLock, StoreError> {
-    let mut lock_name = path.as_os_str().to_owned();
+    // Two paths to one database (a symlink, `./` or `..`) must find the same lock file.
+    let resolved = canonical(path);
+    let mut lock_name = resolved.as_os_str().to_owned();
     lock_name.push(".lock");
     let lock = PathBuf::from(lock_name);
 
@@ -142,6 +159,21 @@ pub fn lock_exclusive(path: &Path) -> Result<ProcessLock, StoreError> {
             lock,
         }),
         Err(std::fs::TryLockError::Error(source)) => Err(StoreError::LockFile { lock, source }),
+    }
+}
+
+/// The path with its folder resolved through symlinks; the file itself may not exist yet.
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(resolved) = std::fs::canonicalize(path) {
+        return resolved;
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(folder), path.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => path.to_path_buf(),
     }
 }
 

@@ -18,6 +18,9 @@ fn order_job(order: u64, body: &str) -> NewJob {
         payload: body.as_bytes().to_vec(),
         delivery_id: Some("d1".to_string()),
         receive_note: "test".to_string(),
+        woo_modified: None,
+        skus: Vec::new(),
+        delay_millis: 0,
     }
 }
 
@@ -182,6 +185,11 @@ fn failed_job_replays_with_history_kept() {
     let replayed_job = get(&connection, job.id).unwrap();
     assert_eq!(replayed_job.status, JobStatus::Queued);
     assert_eq!(replayed_job.attempts, 1);
+    assert_eq!(
+        replayed_job.retry_from, 200,
+        "retry limits count from the replay"
+    );
+    assert_eq!(replayed_job.attempts_before_replay, 1);
     let stages: Vec<(Stage, String)> = history(&connection, job.id)
         .unwrap()
         .into_iter()
@@ -288,6 +296,32 @@ fn second_lock_on_same_database_is_refused() {
     ));
     drop(first);
     lock_exclusive(&path).unwrap();
+}
+
+#[test]
+fn lock_follows_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    std::fs::write(&path, b"").unwrap();
+    let link = dir.path().join("alias.db");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+
+    let _first = lock_exclusive(&path).unwrap();
+    assert!(matches!(
+        lock_exclusive(&link),
+        Err(StoreError::Locked { .. })
+    ));
+}
+
+#[test]
+fn operator_commands_do_not_create_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing.db");
+    assert!(matches!(
+        open_existing(&path),
+        Err(StoreError::Missing { .. })
+    ));
+    assert!(!path.exists());
 }
 
 #[test]

@@ -227,3 +227,47 @@ fn sigterm_exits_zero_and_keeps_jobs() {
     let job = bus.wait_for_job(id, &["done", "failed"], WAIT);
     assert_eq!(job["status"], "done", "{job:#}");
 }
+
+#[test]
+fn sigterm_interrupts_a_slow_job_between_requests() {
+    let erp = FakeErpNext::start();
+    erp.add_item("SLOW-1");
+    erp.set_latency(Duration::from_secs(2));
+    let mut bus = Bus::start(&erp.url());
+
+    let order = order_with(
+        9502,
+        &[line("SLOW-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let id = bus.send_order_job("order.created", &order);
+    let deadline = std::time::Instant::now() + WAIT;
+    while erp.requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never reached ERPNext"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The whole job needs seven or more requests of 2 s each; the stop comes after the first.
+    let stopping = std::time::Instant::now();
+    assert_eq!(bus.terminate(), Some(0));
+    assert!(
+        stopping.elapsed() < Duration::from_secs(8),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(bus.job(id)["status"], "queued");
+
+    erp.set_latency(Duration::ZERO);
+    bus.spawn();
+    assert_eq!(
+        bus.wait_for_job(id, &["done", "failed"], WAIT)["status"],
+        "done"
+    );
+    assert_eq!(live_sales_orders(&erp, "WC-9502"), 1);
+}

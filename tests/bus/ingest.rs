@@ -223,4 +223,8 @@ fn healthz_and_metrics_answer() {
         "{text}"
     );
     assert!(text.contains("shopbus_jobs{status="), "{text}");
+    assert!(
+        text.contains("shopbus_attempts_total{stage=\"receive\",outcome=\"accepted\"} 1"),
+        "{text}"
+    );
 }

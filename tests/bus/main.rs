@@ -7,5 +7,7 @@ mod support;
 mod cli;
 mod crash;
 mod delivery;
+mod erp_to_store;
+mod erpnext_webhooks;
 mod ingest;
 mod orders;

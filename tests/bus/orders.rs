@@ -810,3 +810,134 @@ fn older_snapshot_is_superseded() {
         Decimal::from(20)
     );
 }
+
+#[test]
+fn amendment_with_unknown_item_keeps_sales_order() {
+    let erp = FakeErpNext::start();
+    let bus = Bus::start(&erp.url());
+    erp.add_item("KEEP-1");
+
+    let created = order_with(
+        9901,
+        &[line("KEEP-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let first = deliver_and_check(&bus, &erp, &created);
+
+    let changed = modified(
+        order_with(
+            9901,
+            &[
+                line("KEEP-1", 1, "10.00", "0.00"),
+                line("NEW-SKU", 1, "5.00", "0.00"),
+            ],
+            "0.00",
+            &[],
+            &[],
+            "15.00",
+        ),
+        "2026-11-27T09:20:00",
+    );
+    let id = bus.send_order_job("order.updated", &changed);
+    let job = bus.wait_for_job(id, &["done", "failed"], WAIT);
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["last_error"].as_str().unwrap().contains("NEW-SKU"),
+        "{job:#}"
+    );
+    let live = sales_order(&erp, "WC-9901");
+    assert_eq!(
+        live["name"], first["name"],
+        "the submitted Sales Order stays live"
+    );
+    assert_eq!(live["docstatus"].as_i64(), Some(1));
+
+    erp.add_item("NEW-SKU");
+    assert!(
+        bus.cli(&["jobs", "replay", &id.to_string()])
+            .status
+            .success()
+    );
+    let job = bus.wait_for_job(id, &["done", "failed"], WAIT);
+    assert_eq!(job["status"], "done", "{job:#}");
+    let amended = sales_order(&erp, "WC-9901");
+    assert_eq!(amended["amended_from"], first["name"]);
+    assert_eq!(decimal(&amended["grand_total"]), Decimal::from(15));
+}
+
+#[test]
+fn replayed_old_job_after_cancel_is_superseded() {
+    let erp = FakeErpNext::start();
+    let bus = Bus::start(&erp.url());
+
+    let created = order_with(
+        9902,
+        &[line("LATE-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let created_job = bus.send_order_job("order.created", &created);
+    assert_eq!(
+        bus.wait_for_job(created_job, &["done", "failed"], WAIT)["status"],
+        "failed"
+    );
+
+    let mut cancelled = modified(created.clone(), "2026-11-27T09:30:00");
+    cancelled["status"] = json!("cancelled");
+    let cancelled_job = bus.send_order_job("order.updated", &cancelled);
+    assert_eq!(
+        bus.wait_for_job(cancelled_job, &["done", "failed"], WAIT)["status"],
+        "done"
+    );
+
+    erp.add_item("LATE-1");
+    assert!(
+        bus.cli(&["jobs", "replay", &created_job.to_string()])
+            .status
+            .success()
+    );
+    let job = bus.wait_for_job(created_job, &["done", "failed", "cancelled"], WAIT);
+    assert_eq!(job["status"], "cancelled", "{job:#}");
+    assert!(job["last_error"].as_str().unwrap().contains("superseded"));
+    assert!(
+        erp.sales_orders().iter().all(|so| so["po_no"] != "WC-9902"),
+        "{:#?}",
+        erp.sales_orders()
+    );
+}
+
+#[test]
+fn concurrent_orders_of_one_customer_make_one_customer() {
+    let erp = FakeErpNext::start();
+    erp.set_latency(Duration::from_millis(100));
+    erp.add_item("RACE-1");
+    let bus = Bus::start(&erp.url());
+
+    let ids: Vec<i64> = (0..6)
+        .map(|index| {
+            let mut order = order_with(
+                9910 + index,
+                &[line("RACE-1", 1, "10.00", "0.00")],
+                "0.00",
+                &[],
+                &[],
+                "10.00",
+            );
+            order["billing"]["email"] = json!("race@example.invalid");
+            bus.send_order_job("order.created", &order)
+        })
+        .collect();
+    for id in ids {
+        assert_eq!(
+            bus.wait_for_job(id, &["done", "failed"], WAIT)["status"],
+            "done"
+        );
+    }
+    assert_eq!(erp.customers().len(), 1, "{:#?}", erp.customers());
+    assert_eq!(erp.addresses().len(), 1, "{:#?}", erp.addresses());
+}

@@ -24,6 +24,12 @@ pub struct BusOptions {
     pub request_timeout: &'static str,
     pub max_body_bytes: usize,
     pub extra_erpnext: String,
+    /// Frappe webhook secret; sets `erpnext.webhook_secret_file`.
+    pub frappe_secret: Option<String>,
+    pub woo_url: String,
+    /// WooCommerce REST consumer key and secret; set the `consumer_*_file` keys.
+    pub woo_rest: Option<(String, String)>,
+    pub extra_woocommerce: String,
 }
 
 impl BusOptions {
@@ -36,6 +42,10 @@ impl BusOptions {
             request_timeout: "2s",
             max_body_bytes: 1_048_576,
             extra_erpnext: String::new(),
+            frappe_secret: None,
+            woo_url: "http://127.0.0.1:9".to_string(),
+            woo_rest: None,
+            extra_woocommerce: "reconcile_interval = \"0\"".to_string(),
         }
     }
 }
@@ -242,6 +252,18 @@ pub fn write_config(dir: &Path, options: &BusOptions) -> PathBuf {
     .unwrap();
     std::fs::write(dir.join("erp_key"), &options.api_key).unwrap();
     std::fs::write(dir.join("erp_secret"), &options.api_secret).unwrap();
+    let mut erpnext_lines = options.extra_erpnext.clone();
+    if let Some(secret) = &options.frappe_secret {
+        std::fs::write(dir.join("erp_webhook"), secret).unwrap();
+        erpnext_lines.push_str("\nwebhook_secret_file = \"erp_webhook\"");
+    }
+    let mut woocommerce_lines = options.extra_woocommerce.clone();
+    if let Some((key, secret)) = &options.woo_rest {
+        std::fs::write(dir.join("woo_key"), key).unwrap();
+        std::fs::write(dir.join("woo_secret"), secret).unwrap();
+        woocommerce_lines
+            .push_str("\nconsumer_key_file = \"woo_key\"\nconsumer_secret_file = \"woo_secret\"");
+    }
 
     let config = format!(
         r#"[server]
@@ -252,8 +274,9 @@ max_body_bytes = {max_body}
 path = "{store}"
 
 [woocommerce]
-url = "http://127.0.0.1:9"
+url = "{woo_url}"
 webhook_secret_file = "woo_webhook"
+{woo_extra}
 
 [erpnext]
 url = "{erp}"
@@ -278,7 +301,9 @@ poll_interval = "20ms"
         max_body = options.max_body_bytes,
         store = dir.join("shopbus.db").display(),
         erp = options.erp_url,
-        extra = options.extra_erpnext,
+        extra = erpnext_lines,
+        woo_url = options.woo_url,
+        woo_extra = woocommerce_lines,
         workers = options.workers,
         timeout = options.request_timeout,
     );

@@ -54,6 +54,11 @@ struct Site {
     customers: Vec<Value>,
     addresses: Vec<Value>,
     sales_orders: Vec<Value>,
+    sales_invoices: Vec<Value>,
+    bins: Vec<Value>,
+    frappe_webhooks: Vec<Value>,
+    account_types: BTreeMap<String, String>,
+    financial_reads: bool,
     next_sales_order: u32,
     next_invoice: u32,
     requests: Vec<RecordedRequest>,
@@ -88,6 +93,11 @@ impl FakeErpNext {
             customers: Vec::new(),
             addresses: Vec::new(),
             sales_orders: Vec::new(),
+            sales_invoices: Vec::new(),
+            bins: Vec::new(),
+            frappe_webhooks: Vec::new(),
+            account_types: default_account_types(),
+            financial_reads: false,
             next_sales_order: 1,
             next_invoice: 1,
             requests: Vec::new(),
@@ -198,8 +208,77 @@ impl FakeErpNext {
         order["status"] = json!("To Deliver");
         order["billing_status"] = json!("Fully Billed");
         order["__invoice"] = json!(invoice);
+        let sales_invoice = json!({
+            "name": invoice, "doctype": "Sales Invoice", "docstatus": 1, "status": "Unpaid",
+            "customer": order["customer"], "currency": order["currency"], "grand_total": order["grand_total"],
+            "po_no": order["po_no"],
+            "items": order["items"].as_array().cloned().unwrap_or_default().iter()
+                .map(|item| json!({"item_code": item["item_code"], "qty": item["qty"], "sales_order": name}))
+                .collect::<Vec<_>>(),
+        });
+        site.sales_invoices.push(sales_invoice);
         invoice
     }
+
+    /// Stores a Sales Invoice document as it is (for invoices the bus did not cause).
+    pub fn add_sales_invoice(&self, invoice: Value) {
+        self.site().sales_invoices.push(invoice);
+    }
+
+    /// Sets the Bin of an item in a warehouse.
+    pub fn set_bin(
+        &self,
+        item_code: &str,
+        warehouse: &str,
+        actual: f64,
+        reserved: f64,
+        projected: f64,
+    ) {
+        let mut site = self.site();
+        site.bins
+            .retain(|bin| !(bin["item_code"] == item_code && bin["warehouse"] == warehouse));
+        site.bins.push(json!({
+            "name": format!("{item_code}-{warehouse}"), "item_code": item_code, "warehouse": warehouse,
+            "actual_qty": actual, "reserved_qty": reserved, "projected_qty": projected, "stock_uom": "Nos"
+        }));
+    }
+
+    /// Adds a Frappe Webhook document (as `doctor` lists them).
+    pub fn add_frappe_webhook(&self, doctype: &str, event: &str, request_url: &str, enabled: bool) {
+        let mut site = self.site();
+        let name = format!("HOOK-{:04}", site.frappe_webhooks.len() + 1);
+        site.frappe_webhooks.push(json!({
+            "name": name, "webhook_doctype": doctype, "webhook_docevent": event,
+            "request_url": request_url, "enabled": i64::from(enabled)
+        }));
+    }
+
+    /// Changes the `account_type` of an Account.
+    pub fn set_account_type(&self, account: &str, account_type: &str) {
+        self.site()
+            .account_types
+            .insert(account.to_string(), account_type.to_string());
+    }
+
+    /// Lets the API user read GL Entry, Payment Entry and Journal Entry (it cannot by default).
+    pub fn allow_financial_reads(&self, allowed: bool) {
+        self.site().financial_reads = allowed;
+    }
+}
+
+fn default_account_types() -> BTreeMap<String, String> {
+    [
+        ("VAT - TS", "Tax"),
+        ("VAT 23% - TS", "Tax"),
+        ("VAT 7% - TS", "Tax"),
+        ("Freight and Forwarding Charges - TS", "Chargeable"),
+        ("Round Off - TS", "Round Off"),
+        ("Sales - TS", "Income Account"),
+        ("Debtors - TS", "Receivable"),
+    ]
+    .into_iter()
+    .map(|(name, kind)| (name.to_string(), kind.to_string()))
+    .collect()
 }
 
 impl Drop for FakeErpNext {
@@ -505,6 +584,16 @@ fn collection<'s>(site: &'s Site, doctype: &str) -> Option<&'s Vec<Value>> {
 }
 
 fn find(site: &Site, doctype: &str, name: &str) -> Option<Value> {
+    if let Some(document) = master_document(site, doctype, name) {
+        return document;
+    }
+    if doctype == "Sales Invoice" {
+        return site
+            .sales_invoices
+            .iter()
+            .find(|d| d["name"] == name)
+            .cloned();
+    }
     if doctype == "Item" {
         return site
             .items
@@ -526,8 +615,46 @@ fn public(document: &Value) -> Value {
     document
 }
 
+/// Master data of the "Test Shop" site: `Some(None)` for a known doctype without that name.
+fn master_document(site: &Site, doctype: &str, name: &str) -> Option<Option<Value>> {
+    let names: &[&str] = match doctype {
+        "Company" => &["Test Shop"],
+        "Warehouse" => WAREHOUSES,
+        "Price List" => &["Standard Selling", "Standard Buying"],
+        "Customer Group" => CUSTOMER_GROUPS,
+        "Territory" => TERRITORIES,
+        "Account" => ACCOUNTS,
+        _ => return None,
+    };
+    if !names.contains(&name) {
+        return Some(None);
+    }
+    let mut document = json!({"name": name, "doctype": doctype});
+    if doctype == "Account" {
+        document["account_type"] = json!(site.account_types.get(name).cloned().unwrap_or_default());
+        document["company"] = json!("Test Shop");
+        document["is_group"] = json!(0);
+    }
+    Some(Some(document))
+}
+
 fn list(site: &Site, doctype: &str, params: &BTreeMap<String, String>) -> Answer {
+    if ["GL Entry", "Payment Entry", "Journal Entry"].contains(&doctype) {
+        return if site.financial_reads {
+            ok(json!({"data": []}))
+        } else {
+            frappe_error(
+                403,
+                "PermissionError",
+                &format!(
+                    "User <strong>api@example.com</strong> does not have doctype access via role permission for document <strong>{doctype}</strong>"
+                ),
+            )
+        };
+    }
     let rows: Vec<Value> = match doctype {
+        "Bin" => site.bins.clone(),
+        "Webhook" => site.frappe_webhooks.clone(),
         "Item" => site
             .items
             .keys()
@@ -636,6 +763,22 @@ fn known_field(doctype: &str, field: &str) -> bool {
             "transaction_date",
         ],
         "Item" => &["name", "item_code"],
+        "Bin" => &[
+            "name",
+            "item_code",
+            "warehouse",
+            "actual_qty",
+            "reserved_qty",
+            "projected_qty",
+            "stock_uom",
+        ],
+        "Webhook" => &[
+            "name",
+            "webhook_doctype",
+            "webhook_docevent",
+            "request_url",
+            "enabled",
+        ],
         _ => &[],
     };
     fields.contains(&field)

@@ -62,7 +62,17 @@ pub fn headers(topic: &str, signature: Option<&str>) -> Vec<(String, String)> {
 
 /// Posts `body` to the WooCommerce route with exactly these headers.
 pub fn post(bus_url: &str, body: &[u8], headers: &[(String, String)]) -> (u16, String) {
-    let mut request = agent().post(format!("{bus_url}/webhooks/woocommerce"));
+    post_to(bus_url, "/webhooks/woocommerce", body, headers)
+}
+
+/// Posts `body` to a route of the bus with exactly these headers.
+pub fn post_to(
+    bus_url: &str,
+    route: &str,
+    body: &[u8],
+    headers: &[(String, String)],
+) -> (u16, String) {
+    let mut request = agent().post(format!("{bus_url}{route}"));
     for (name, value) in headers {
         request = request.header(name, value);
     }

@@ -1,0 +1,295 @@
+//! Stock jobs: ERPNext owns stock levels. A Stock Ledger Entry webhook only says "this item
+//! changed"; the job reads the item's current Bins and publishes the sellable quantity to the
+//! WooCommerce product or variation whose SKU is the item code. The full pass does the same for
+//! every linked SKU, in batches.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::context::{JobContext, JobError, JobSuccess};
+use crate::config::StockFormula;
+use crate::mapping::stock::{BinLevel, sellable_quantity};
+use crate::peer::PeerError;
+use crate::store::{self, Link, LinkKind, Stage, now_millis};
+use crate::woocommerce::client::{ProductRef, StockUpdate};
+
+/// Which Bins make up the published level, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockSettings {
+    pub warehouses: Vec<String>,
+    pub formula: StockFormula,
+}
+
+/// Item codes read from ERPNext in one Bin request and written in one batch.
+const CHUNK: usize = 100;
+
+/// Publishes one item's level; the queued stock jobs of the same item that arrived before the
+/// Bins were read are cancelled as coalesced into this one.
+pub fn deliver_stock(
+    context: &mut JobContext<'_>,
+    settings: &StockSettings,
+) -> Result<JobSuccess, JobError> {
+    let item_code = context
+        .lease
+        .job
+        .entity
+        .strip_prefix("sku:")
+        .unwrap_or_default()
+        .to_string();
+
+    let Some(product) = product_for(context, &item_code)? else {
+        return Ok(JobSuccess::Cancelled {
+            reason: format!(
+                "no WooCommerce product or variation has the SKU {item_code}; nothing to publish"
+            ),
+        });
+    };
+
+    let read_at = now_millis();
+    let bins = read_bins(context, settings, std::slice::from_ref(&item_code))?;
+    let level = sellable_quantity(
+        bins.get(&item_code).map(Vec::as_slice).unwrap_or(&[]),
+        settings.formula,
+    );
+
+    let outcomes = context
+        .woo(Stage::Deliver)?
+        .update_stock(&[StockUpdate {
+            product,
+            quantity: level,
+        }])
+        .map_err(|error| JobError::at(Stage::Deliver, error))?;
+    if let Some(Err(message)) = outcomes.first().map(|outcome| outcome.result.clone()) {
+        store::delete_links_to(context.connection, LinkKind::Product, &item_code)?;
+        return Err(JobError::at(
+            Stage::Deliver,
+            PeerError::permanent(format!(
+                "WooCommerce rejected the stock of {} (SKU {item_code}): {message}; the link was dropped, \
+                 so a replay looks the SKU up again",
+                describe(product)
+            )),
+        ));
+    }
+
+    let coalesced = store::cancel_coalesced(
+        context.connection,
+        &context.lease.job.entity,
+        context.lease.job.id,
+        read_at,
+        now_millis(),
+    )?;
+    context.record(
+        Stage::Deliver,
+        format!(
+            "stock of {item_code} in {} is {level}; published to {}{}",
+            settings.warehouses.join(", "),
+            describe(product),
+            if coalesced.is_empty() {
+                String::new()
+            } else {
+                format!("; coalesced {} queued event(s)", coalesced.len())
+            }
+        ),
+    );
+    Ok(JobSuccess::Done {
+        erp_name: Some(item_code),
+        woo_id: Some(product.id.to_string()),
+    })
+}
+
+/// Publishes the level of every linked SKU, for stock that moved while webhooks were down.
+pub fn full_pass(
+    context: &mut JobContext<'_>,
+    settings: &StockSettings,
+) -> Result<JobSuccess, JobError> {
+    let links = store::links_of_kind(context.connection, LinkKind::Product)?;
+    let mut published = 0;
+    let mut rejected = Vec::new();
+
+    for chunk in links.chunks(CHUNK) {
+        let codes: Vec<String> = chunk.iter().map(|(_, code)| code.clone()).collect();
+        let bins = read_bins(context, settings, &codes)?;
+        let updates: Vec<StockUpdate> = chunk
+            .iter()
+            .filter_map(|(key, code)| {
+                let product = parse_product_key(key)?;
+                let level = sellable_quantity(
+                    bins.get(code).map(Vec::as_slice).unwrap_or(&[]),
+                    settings.formula,
+                );
+                Some(StockUpdate {
+                    product,
+                    quantity: level,
+                })
+            })
+            .collect();
+
+        let outcomes = context
+            .woo(Stage::Deliver)?
+            .update_stock(&updates)
+            .map_err(|error| JobError::at(Stage::Deliver, error))?;
+        for outcome in outcomes {
+            match outcome.result {
+                Ok(()) => published += 1,
+                Err(message) => rejected.push(format!("{}: {message}", describe(outcome.product))),
+            }
+        }
+    }
+
+    let mut message = format!("full pass: published the stock of {published} linked SKU(s)");
+    if !rejected.is_empty() {
+        message.push_str(&format!(
+            "; WooCommerce rejected {}: {}",
+            rejected.len(),
+            rejected.join("; ")
+        ));
+        log::warn!(
+            "deliver: stock full pass job={}: {message}",
+            context.lease.job.id
+        );
+    }
+    context.record(Stage::Deliver, message);
+    Ok(JobSuccess::Done {
+        erp_name: None,
+        woo_id: None,
+    })
+}
+
+/// The product or variation of a SKU: the link table first, then a REST lookup by SKU.
+fn product_for(
+    context: &mut JobContext<'_>,
+    item_code: &str,
+) -> Result<Option<ProductRef>, JobError> {
+    if let Some(key) = store::find_link_by_name(context.connection, LinkKind::Product, item_code)?
+        && let Some(product) = parse_product_key(&key)
+    {
+        return Ok(Some(product));
+    }
+
+    let found = context
+        .woo(Stage::Deliver)?
+        .find_by_sku(item_code)
+        .map_err(|error| JobError::at(Stage::Deliver, error))?;
+    if let Some(product) = found {
+        let link = Link {
+            erp_name: item_code.to_string(),
+            woo_modified: None,
+        };
+        store::put_link(
+            context.connection,
+            LinkKind::Product,
+            &product_key(product),
+            &link,
+            now_millis(),
+        )?;
+    }
+    Ok(found)
+}
+
+/// Reads the Bins of the items in the configured warehouses, grouped by item code.
+fn read_bins(
+    context: &mut JobContext<'_>,
+    settings: &StockSettings,
+    item_codes: &[String],
+) -> Result<std::collections::HashMap<String, Vec<BinLevel>>, JobError> {
+    let filters = json!([
+        ["item_code", "in", item_codes],
+        ["warehouse", "in", settings.warehouses]
+    ]);
+    let rows = context
+        .erp()?
+        .list(
+            "Bin",
+            &[
+                "item_code",
+                "warehouse",
+                "actual_qty",
+                "reserved_qty",
+                "projected_qty",
+            ],
+            &filters,
+        )
+        .map_err(|error| JobError::at(Stage::Deliver, error))?;
+
+    let mut bins: std::collections::HashMap<String, Vec<BinLevel>> =
+        std::collections::HashMap::new();
+    for row in rows {
+        let code = row
+            .get("item_code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        bins.entry(code).or_default().push(BinLevel {
+            warehouse: row
+                .get("warehouse")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            actual_qty: quantity(&row, "actual_qty"),
+            reserved_qty: quantity(&row, "reserved_qty"),
+            projected_qty: quantity(&row, "projected_qty"),
+        });
+    }
+    Ok(bins)
+}
+
+fn quantity(row: &Value, field: &str) -> Decimal {
+    match row.get(field) {
+        Some(Value::Number(number)) => Decimal::from_str(&number.to_string())
+            .or_else(|_| Decimal::from_scientific(&number.to_string()))
+            .unwrap_or_default(),
+        _ => Decimal::ZERO,
+    }
+}
+
+/// The link key of a product (`<id>`) or a variation (`<parent id>/<id>`).
+fn product_key(product: ProductRef) -> String {
+    match product.parent_id {
+        Some(parent) => format!("{parent}/{}", product.id),
+        None => product.id.to_string(),
+    }
+}
+
+fn parse_product_key(key: &str) -> Option<ProductRef> {
+    match key.split_once('/') {
+        Some((parent, id)) => Some(ProductRef {
+            id: id.parse().ok()?,
+            parent_id: Some(parent.parse().ok()?),
+        }),
+        None => Some(ProductRef {
+            id: key.parse().ok()?,
+            parent_id: None,
+        }),
+    }
+}
+
+fn describe(product: ProductRef) -> String {
+    match product.parent_id {
+        Some(parent) => format!("variation {} of product {parent}", product.id),
+        None => format!("product {}", product.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_keys_round_trip() {
+        for product in [
+            ProductRef {
+                id: 93,
+                parent_id: None,
+            },
+            ProductRef {
+                id: 23,
+                parent_id: Some(22),
+            },
+        ] {
+            assert_eq!(parse_product_key(&product_key(product)), Some(product));
+        }
+        assert_eq!(parse_product_key("x/1"), None);
+    }
+}
