@@ -565,3 +565,91 @@ fn doctor_reports_missing_webhooks_and_bad_credentials() {
     assert!(text.lines().next().unwrap().starts_with("FAIL"), "{text}");
     assert!(text.contains("401"), "{text}");
 }
+
+#[test]
+fn doctor_fails_on_missing_documents_and_rejected_store_keys() {
+    let (erp, woo) = healthy_peers();
+    let mut options = options(&erp, &woo);
+    options.woo_rest = Some((CONSUMER_KEY.to_string(), "cs_wrong_secret".to_string()));
+    let bus = Bus::start_with(options);
+    let config = std::fs::read_to_string(&bus.config_path).unwrap();
+    let config = config
+        .replace("company = \"Test Shop\"", "company = \"No Such Company\"")
+        .replace(
+            "warehouse = \"Stores - TS\"",
+            "warehouse = \"No Such Warehouse - TS\"",
+        );
+    std::fs::write(&bus.config_path, config).unwrap();
+
+    let (code, text) = doctor(&bus);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("No Such Company")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("No Such Warehouse - TS")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("WooCommerce") && l.contains("401")),
+        "{text}"
+    );
+}
+
+#[test]
+fn periodic_pass_finds_a_dropped_order() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    erp.add_item("TICK-1");
+    let mut order = order_with(
+        9751,
+        &[line("TICK-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let now = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+    order["date_modified_gmt"] = json!(now.format("%Y-%m-%dT%H:%M:%S").to_string());
+    woo.add_order(order);
+
+    let mut options = options(&erp, &woo);
+    options.extra_woocommerce = "reconcile_interval = \"1s\"".to_string();
+    let bus = Bus::start_with(options);
+
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let done = bus
+            .jobs()
+            .into_iter()
+            .any(|job| job["entity"] == "order:9751" && job["status"] == "done");
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the periodic pass never delivered order 9751; log:\n{}",
+            bus.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        erp.sales_orders()
+            .iter()
+            .filter(|so| so["po_no"] == "WC-9751")
+            .count(),
+        1
+    );
+    assert_eq!(
+        bus.jobs()
+            .iter()
+            .filter(|job| job["entity"] == "order:9751")
+            .count(),
+        1,
+        "later passes find the snapshot processed"
+    );
+}
