@@ -40,7 +40,7 @@ pub enum ReconcileError {
     Time(String),
 }
 
-/// What one pass did.
+/// The summary of one pass.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PassReport {
     pub since: String,
@@ -191,7 +191,7 @@ fn parse_since(text: &str) -> Result<NaiveDateTime, ReconcileError> {
         .map_err(|_| ReconcileError::Time(text.to_string()))
 }
 
-/// The stored watermark, for `doctor` and tests.
+/// Returns the stored watermark.
 pub fn watermark(connection: &Connection) -> Result<Option<String>, StoreError> {
     store::get_state(connection, WATERMARK_KEY)
 }

@@ -14,7 +14,7 @@ use crate::reconcile;
 use crate::store::{self, NewJob, Source, StoreError, now_millis};
 use crate::woocommerce::WooClient;
 
-/// What the scheduler runs, and how often.
+/// The intervals of the periodic passes.
 pub struct ScheduleSettings {
     pub store_path: PathBuf,
     pub reconcile_interval: Duration,

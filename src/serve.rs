@@ -144,7 +144,7 @@ fn worker_settings(config: &Config) -> WorkerSettings {
     }
 }
 
-/// The WooCommerce REST client, when the consumer key and secret files are configured.
+/// Builds the WooCommerce REST client when the consumer key and secret files are configured.
 pub fn woo_client(config: &Config) -> anyhow::Result<Option<WooClient>> {
     let (Some(key), Some(secret)) = (
         &config.woocommerce.consumer_key_file,
@@ -161,7 +161,7 @@ pub fn woo_client(config: &Config) -> anyhow::Result<Option<WooClient>> {
     )))
 }
 
-/// An id for this process start, part of every lease owner it writes.
+/// Returns an id for this process start, part of every lease owner it writes.
 fn start_id() -> String {
     format!("{}-{:08x}", std::process::id(), rand::random::<u32>())
 }

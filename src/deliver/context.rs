@@ -11,7 +11,7 @@ use crate::peer::PeerError;
 use crate::store::{self, AttemptRecord, Lease, Stage, StoreError, now_millis};
 use crate::woocommerce::WooClient;
 
-/// How an attempt succeeded.
+/// The result of a successful attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobSuccess {
     Done {
@@ -22,7 +22,7 @@ pub enum JobSuccess {
     Cancelled { reason: String },
 }
 
-/// How an attempt failed.
+/// The reason an attempt failed.
 #[derive(Debug)]
 pub enum JobError {
     /// A stage failed; the error's class decides whether the job is retried.
@@ -83,15 +83,15 @@ impl<'a> JobContext<'a> {
         }
     }
 
-    /// The ERPNext client, after renewing the lease so it covers the next request.
+    /// Renews the lease so it covers the next request, then returns the ERPNext client.
     pub fn erp(&mut self) -> Result<&'a ErpNextClient, JobError> {
         self.check_stop()?;
         store::renew(self.connection, self.lease, now_millis(), self.lease_millis)?;
         Ok(self.erp)
     }
 
-    /// The WooCommerce client, after renewing the lease; a permanent error when the REST API
-    /// keys are not configured.
+    /// Renews the lease, then returns the WooCommerce client, or a permanent error when the REST
+    /// API keys are not configured.
     pub fn woo(&mut self, stage: Stage) -> Result<&'a WooClient, JobError> {
         let Some(woo) = self.woo else {
             return Err(JobError::at(

@@ -118,7 +118,7 @@ pub fn deliver_invoice(context: &mut JobContext<'_>, status: &str) -> Result<Job
     })
 }
 
-/// The WooCommerce order id of an invoice: through its Sales Orders (the link table, then their
+/// Finds the WooCommerce order id of an invoice: through its Sales Orders (the link table, then their
 /// `po_no`), then the invoice's own `po_no`.
 fn order_of_invoice(
     context: &mut JobContext<'_>,

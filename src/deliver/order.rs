@@ -61,7 +61,7 @@ pub fn deliver_order(context: &mut JobContext<'_>) -> Result<JobSuccess, JobErro
     })
 }
 
-/// A reason to skip this snapshot when a newer one of the same order was already delivered.
+/// Returns the reason to skip this snapshot when a newer one of the order was already delivered.
 /// WooCommerce builds the payload when it sends it, so deliveries can arrive out of order, and
 /// an operator may replay an old failed job after newer ones succeeded.
 fn superseded(context: &JobContext<'_>, order: &Order) -> Result<Option<String>, JobError> {
@@ -518,7 +518,7 @@ fn confirm_total(
     Ok(())
 }
 
-/// Whether the Sales Order in ERPNext differs from the one the order maps to, in customer,
+/// Returns whether the Sales Order in ERPNext differs from the one the order maps to, in customer,
 /// addresses, item rows, tax rows or grand total.
 fn differs(existing: &Value, wanted: &SalesOrderDoc, plan: &OrderPlan) -> bool {
     let text = |field: &str| {
@@ -592,7 +592,7 @@ fn text_of(row: &Value, field: &str) -> String {
         .to_string()
 }
 
-/// A numeric field of an ERPNext document as a `Decimal`, through its shortest decimal text,
+/// Reads a numeric field of an ERPNext document as a `Decimal`, through its shortest decimal text,
 /// so 75.49 stays 75.49; a missing or non-numeric field is 0.
 fn number(document: &Value, field: &str) -> Decimal {
     match document.get(field) {

@@ -28,12 +28,12 @@ impl RetryPolicy {
     }
 }
 
-/// What to do after a failed attempt.
+/// The decision after a failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Try again at this time (Unix milliseconds).
     RetryAt(i64),
-    /// Fail the job; the text says which limit ended it.
+    /// Fail the job; the text names the limit that ended it.
     GiveUp(String),
 }
 
@@ -50,7 +50,7 @@ pub struct FailedAttempt {
     pub auth_failures: u32,
 }
 
-/// The backoff before attempt `attempt + 1`: `initial × 2^(attempt − 1)`, capped at
+/// Returns the backoff before attempt `attempt + 1`: `initial × 2^(attempt − 1)`, capped at
 /// `max_backoff`, then shortened by up to 20 % (`jitter` in 0..1) so that jobs failed together
 /// do not retry together.
 pub fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {

@@ -15,7 +15,7 @@ use crate::peer::PeerError;
 use crate::store::{self, Link, LinkKind, Stage, now_millis};
 use crate::woocommerce::client::{ProductRef, StockUpdate};
 
-/// Which Bins make up the published level, and how.
+/// The Bins that make up the published level, and the formula.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StockSettings {
     pub warehouses: Vec<String>,
@@ -157,7 +157,7 @@ pub fn full_pass(
     })
 }
 
-/// The product or variation of a SKU: the link table first, then a REST lookup by SKU.
+/// Finds the product or variation of a SKU: the link table first, then a REST lookup by SKU.
 fn product_for(
     context: &mut JobContext<'_>,
     item_code: &str,

@@ -26,7 +26,7 @@ pub const FULL_PASS_TOPIC: &str = "stock.full_pass";
 /// How often worker 0 erases the payloads of jobs past their retention.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// What the workers need from the configuration.
+/// The settings of the delivery workers.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub store_path: PathBuf,
@@ -43,7 +43,7 @@ pub struct WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// A lease outlives two requests, and is renewed before each one.
+    /// Returns the lease length: two requests and 10 s, renewed before each request.
     fn lease_millis(&self) -> i64 {
         i64::try_from((self.request_timeout * 2 + Duration::from_secs(10)).as_millis())
             .unwrap_or(i64::MAX / 4)
@@ -57,7 +57,7 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the worker threads. `start_id` tells this process's leases apart from others'.
+    /// Starts the worker threads. `start_id` marks this process's leases.
     pub fn start(
         settings: WorkerSettings,
         erp: Arc<ErpNextClient>,

@@ -125,7 +125,7 @@ impl ErpNextClient {
             .header("Accept", "application/json");
         let answer = self.finish("POST", &url, request.send_json(document))?;
         field(answer, "data").ok_or_else(|| {
-            PeerError::transient(format!("ERPNext answered POST {url} without \"data\""))
+            PeerError::transient(format!("ERPNext returned no \"data\" for POST {url}"))
         })
     }
 
@@ -144,7 +144,7 @@ impl ErpNextClient {
             .header("Accept", "application/json");
         let answer = self.finish("PUT", &url, request.send_json(changes))?;
         field(answer, "data").ok_or_else(|| {
-            PeerError::transient(format!("ERPNext answered PUT {url} without \"data\""))
+            PeerError::transient(format!("ERPNext returned no \"data\" for PUT {url}"))
         })
     }
 
@@ -224,7 +224,7 @@ impl ErpNextClient {
         if (200..300).contains(&status) {
             return serde_json::from_str(&body).map_err(|error| {
                 PeerError::transient(format!(
-                    "ERPNext answered {method} {url} with invalid JSON: {error}"
+                    "ERPNext returned invalid JSON for {method} {url}: {error}"
                 ))
             });
         }
