@@ -179,7 +179,7 @@ fn reconcile(path: &Path, args: &ReconcileArgs) -> Result<(), Failure> {
                 "reconcile needs woocommerce.consumer_key_file and woocommerce.consumer_secret_file"
                     .to_string(),
         })?;
-    let mut connection = store::open(&config.store.path).map_err(Failure::runtime)?;
+    let mut connection = store::open_existing(&config.store.path).map_err(Failure::runtime)?;
 
     let terminal = std::io::stderr().is_terminal();
     let mut progress = |step: &crate::reconcile::Progress| {
