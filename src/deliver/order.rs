@@ -279,6 +279,31 @@ fn insert_sales_order(
     Ok(Written { name, docstatus: 0 })
 }
 
+/// Leaves a Sales Order that already matches the order as it is, after confirming its total.
+fn keep_unchanged(
+    context: &mut JobContext<'_>,
+    plan: &OrderPlan,
+    existing: Existing,
+) -> Result<Written, JobError> {
+    let state = if existing.docstatus == 0 {
+        "draft"
+    } else {
+        "submitted"
+    };
+    context.record(
+        Stage::Deliver,
+        format!(
+            "Sales Order {} ({state}) already matches the order",
+            existing.name
+        ),
+    );
+    confirm_total(context, plan, &existing.name, &existing.document)?;
+    Ok(Written {
+        name: existing.name,
+        docstatus: existing.docstatus,
+    })
+}
+
 fn update_draft(
     context: &mut JobContext<'_>,
     plan: &OrderPlan,
@@ -286,18 +311,7 @@ fn update_draft(
     existing: Existing,
 ) -> Result<Written, JobError> {
     if !differs(&existing.document, document, plan) {
-        context.record(
-            Stage::Deliver,
-            format!(
-                "Sales Order {} (draft) already matches the order",
-                existing.name
-            ),
-        );
-        confirm_total(context, plan, &existing.name, &existing.document)?;
-        return Ok(Written {
-            name: existing.name,
-            docstatus: 0,
-        });
+        return keep_unchanged(context, plan, existing);
     }
 
     let saved = context
@@ -327,18 +341,7 @@ fn amend_if_changed(
     existing: Existing,
 ) -> Result<Written, JobError> {
     if !differs(&existing.document, document, plan) {
-        context.record(
-            Stage::Deliver,
-            format!(
-                "Sales Order {} (submitted) already matches the order",
-                existing.name
-            ),
-        );
-        confirm_total(context, plan, &existing.name, &existing.document)?;
-        return Ok(Written {
-            name: existing.name,
-            docstatus: 1,
-        });
+        return keep_unchanged(context, plan, existing);
     }
 
     refuse_if_billed_or_delivered(&existing, "change")?;

@@ -307,18 +307,18 @@ pub fn finish(
              WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
             params![id, lease.owner, error, at],
         )?,
-        Outcome::Failed { error } => transaction.execute(
-            "UPDATE jobs SET status = 'failed', attempts = attempts + 1, lease_owner = NULL,
-                    lease_expires_at = NULL, last_error = ?3, finished_at = ?4
-             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
-            params![id, lease.owner, error, now],
-        )?,
-        Outcome::Cancelled { reason } => transaction.execute(
-            "UPDATE jobs SET status = 'cancelled', attempts = attempts + 1, lease_owner = NULL,
-                    lease_expires_at = NULL, last_error = ?3, finished_at = ?4
-             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
-            params![id, lease.owner, reason, now],
-        )?,
+        Outcome::Failed { error: reason } | Outcome::Cancelled { reason } => {
+            let status = match outcome {
+                Outcome::Failed { .. } => JobStatus::Failed,
+                _ => JobStatus::Cancelled,
+            };
+            transaction.execute(
+                "UPDATE jobs SET status = ?5, attempts = attempts + 1, lease_owner = NULL,
+                        lease_expires_at = NULL, last_error = ?3, finished_at = ?4
+                 WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+                params![id, lease.owner, reason, now, status.as_str()],
+            )?
+        }
     };
 
     if changed == 0 {
