@@ -170,7 +170,8 @@ fn check_config(path: &Path) -> Result<(), Failure> {
 fn reconcile(path: &Path, args: &ReconcileArgs) -> Result<(), Failure> {
     use std::io::{IsTerminal, Write};
 
-    let config = Config::load(path).map_err(Failure::config)?;
+    // Only the WooCommerce keys and the store are needed, not the ERPNext secrets.
+    let config = Config::load_without_secrets(path).map_err(Failure::config)?;
     let woo = crate::serve::woo_client(&config)
         .map_err(|error| Failure::runtime(format!("{error:#}")))?
         .ok_or_else(|| Failure {
@@ -187,8 +188,8 @@ fn reconcile(path: &Path, args: &ReconcileArgs) -> Result<(), Failure> {
             let mut stderr = std::io::stderr();
             let _ = write!(
                 stderr,
-                "\rreconcile: page {}/{}, {} order(s) seen, {} enqueued ",
-                step.page, step.total_pages, step.seen, step.enqueued
+                "\rreconcile: {} request(s), {} order(s) seen, {} enqueued ",
+                step.requests, step.seen, step.enqueued
             );
             let _ = stderr.flush();
         }

@@ -87,6 +87,9 @@ fn default_requests_per_second() -> f64 {
     5.0
 }
 
+/// Order statuses an issued invoice may set (WooCommerce core statuses of a live order).
+pub const INVOICE_STATUSES: &[&str] = &["processing", "on-hold", "completed"];
+
 fn default_invoice_status() -> String {
     "completed".to_string()
 }
@@ -282,10 +285,12 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse(&text).map_err(|message| ConfigError::Parse {
+        let mut config = Config::parse(&text).map_err(|message| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
-        })
+        })?;
+        config.resolve_secret_paths(&secret_base(path));
+        Ok(config)
     }
 
     /// Makes relative `*_file` paths absolute against `base`.
@@ -370,11 +375,12 @@ impl Config {
                 self.woocommerce.requests_per_second
             ));
         }
-        if self.woocommerce.invoice_status.trim().is_empty() {
-            problems.push(
-                "woocommerce.invoice_status: must name an order status such as \"completed\""
-                    .to_string(),
-            );
+        if !INVOICE_STATUSES.contains(&self.woocommerce.invoice_status.as_str()) {
+            problems.push(format!(
+                "woocommerce.invoice_status: '{}' is not one of {}",
+                self.woocommerce.invoice_status,
+                INVOICE_STATUSES.join(", ")
+            ));
         }
 
         let names = [

@@ -142,6 +142,10 @@ fn erpnext_checks(config: &Config, checks: &mut Vec<Check>) {
 
     if erp.webhook_secret_file.is_some() {
         frappe_webhook_checks(&client, checks);
+    } else {
+        checks.push(warn(
+            "erpnext.webhook_secret_file is not set: ERPNext webhooks are rejected, so stock levels and invoices do not reach the store",
+        ));
     }
 }
 
@@ -263,6 +267,13 @@ fn frappe_webhook_checks(client: &ErpNextClient, checks: &mut Vec<Check>) {
     ];
     let webhooks = match client.list("Webhook", &fields, &json!([])) {
         Ok(webhooks) => webhooks,
+        Err(error) if error.http_status == Some(403) => {
+            checks.push(warn(
+                "the ERPNext user may not read Webhook documents (only System Manager may, which the bus does not need); \
+                 check in ERPNext that the Stock Ledger Entry and Sales Invoice webhooks point at /webhooks/erpnext",
+            ));
+            return;
+        }
         Err(error) => {
             checks.push(fail(format!("could not list the Frappe Webhooks: {error}")));
             return;

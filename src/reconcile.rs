@@ -32,11 +32,13 @@ const SKIPPED_STATUSES: &[&str] = &["checkout-draft", "draft", "auto-draft", "tr
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error("WooCommerce: {0}")]
+    #[error("{0}")]
     Peer(#[from] PeerError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("invalid time {0:?}: expected RFC 3339 such as 2026-11-27T00:00:00Z")]
+    #[error(
+        "invalid time {0:?}: expected RFC 3339 such as 2026-11-27T00:00:00Z, or a UTC time without offset"
+    )]
     Time(String),
 }
 
@@ -52,13 +54,24 @@ pub struct PassReport {
 
 /// Progress of a pass, for a terminal.
 pub struct Progress {
-    pub page: u32,
-    pub total_pages: u32,
+    pub requests: u32,
     pub seen: u64,
     pub enqueued: usize,
 }
 
-/// Runs one pass from `since` (RFC 3339), or from the stored watermark minus `OVERLAP`.
+/// Orders WooCommerce returns per request at most (`per_page`).
+const PAGE_SIZE: usize = 100;
+
+/// Requests one pass sends at most, so a store that keeps answering full pages cannot keep a
+/// pass running forever.
+const MAX_REQUESTS: u32 = 10_000;
+
+/// Runs one pass from `since` (RFC 3339, or a UTC time without offset), or from the stored
+/// watermark minus `OVERLAP`.
+///
+/// Orders are read oldest modification first, and each request starts one second before the
+/// newest order of the previous one instead of at the next page: an order modified during the
+/// pass moves to the end of the list, and page offsets would then skip the order after it.
 pub fn run_pass(
     connection: &mut Connection,
     woo: &WooClient,
@@ -66,39 +79,59 @@ pub fn run_pass(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<PassReport, ReconcileError> {
     let started = Utc::now().naive_utc();
+    let stored = stored_watermark(connection)?;
     let since = match since {
         Some(text) => parse_since(text)?,
-        None => stored_start(connection, started)?,
+        None => stored_start(stored, started),
     };
-    let after = format!("{}Z", since.format(GMT_FORMAT));
 
     let mut report = PassReport {
-        since: after.clone(),
+        since: format!("{}Z", since.format(GMT_FORMAT)),
         ..PassReport::default()
     };
     let mut watermark = started;
+    let mut after = since;
     let mut page = 1;
+    let mut requests = 0;
     loop {
-        let answer = woo.orders_modified_after(&after, page)?;
-        report.pages = page;
+        let answer = woo.orders_modified_after(&format!("{}Z", after.format(GMT_FORMAT)), page)?;
+        requests += 1;
+        report.pages = requests;
+
+        let mut newest = after;
         for order in &answer.orders {
             report.seen += 1;
             if let Some(held) = reconcile_order(connection, order, &mut report)? {
                 watermark = watermark.min(held);
             }
+            if let Some(modified) = modified_time(order) {
+                newest = newest.max(modified);
+            }
         }
         progress(&Progress {
-            page,
-            total_pages: answer.total_pages,
+            requests,
             seen: report.seen,
             enqueued: report.enqueued.len(),
         });
-        if page >= answer.total_pages || answer.orders.is_empty() {
+
+        if answer.orders.len() < PAGE_SIZE || requests >= MAX_REQUESTS {
             break;
         }
-        page += 1;
+        let next = newest - chrono::Duration::seconds(1);
+        if next > after {
+            after = next;
+            page = 1;
+        } else {
+            page += 1;
+        }
     }
 
+    // A window that starts after the stored watermark leaves the orders before it unread.
+    if let Some(stored) = stored
+        && since > stored
+    {
+        watermark = watermark.min(stored);
+    }
     report.watermark = watermark.format(GMT_FORMAT).to_string();
     store::put_state(connection, WATERMARK_KEY, &report.watermark, now_millis())?;
     log::info!(
@@ -109,6 +142,10 @@ pub fn run_pass(
         report.watermark
     );
     Ok(report)
+}
+
+fn modified_time(order: &Value) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(&order_modified(order)?, GMT_FORMAT).ok()
 }
 
 /// Enqueues the order when the bus has no job for this snapshot. Returns the order's
@@ -174,20 +211,23 @@ fn enqueue(
     Ok(())
 }
 
-fn stored_start(
-    connection: &Connection,
-    now: NaiveDateTime,
-) -> Result<NaiveDateTime, ReconcileError> {
+fn stored_watermark(connection: &Connection) -> Result<Option<NaiveDateTime>, ReconcileError> {
     let stored = store::get_state(connection, WATERMARK_KEY)?;
-    let watermark = stored
-        .and_then(|text| NaiveDateTime::parse_from_str(&text, GMT_FORMAT).ok())
-        .unwrap_or(now - chrono::Duration::from_std(FIRST_PASS_LOOKBACK).unwrap_or_default());
-    Ok(watermark - chrono::Duration::from_std(OVERLAP).unwrap_or_default())
+    Ok(stored.and_then(|text| NaiveDateTime::parse_from_str(&text, GMT_FORMAT).ok()))
 }
 
+fn stored_start(stored: Option<NaiveDateTime>, now: NaiveDateTime) -> NaiveDateTime {
+    let watermark =
+        stored.unwrap_or(now - chrono::Duration::from_std(FIRST_PASS_LOOKBACK).unwrap_or_default());
+    watermark - chrono::Duration::from_std(OVERLAP).unwrap_or_default()
+}
+
+/// Parses RFC 3339, or a time without offset (`2026-11-27T00:00:00`), read as UTC.
 fn parse_since(text: &str) -> Result<NaiveDateTime, ReconcileError> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|time| time.naive_utc())
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.naive_utc());
+    }
+    NaiveDateTime::parse_from_str(text.trim(), GMT_FORMAT)
         .map_err(|_| ReconcileError::Time(text.to_string()))
 }
 

@@ -7,12 +7,13 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::context::{JobContext, JobError, JobSuccess};
 use crate::config::StockFormula;
 use crate::mapping::stock::{BinLevel, sellable_quantity};
 use crate::peer::PeerError;
-use crate::store::{self, Link, LinkKind, Stage, now_millis};
+use crate::store::{self, Link, LinkKind, NewJob, Source, Stage, now_millis};
 use crate::woocommerce::client::{ProductRef, StockUpdate};
 
 /// The Bins that make up the published level, and the formula.
@@ -73,6 +74,20 @@ pub fn deliver_stock(
         ));
     }
 
+    let touched = store::skus_touched_since(
+        context.connection,
+        std::slice::from_ref(&item_code),
+        read_at,
+        context.lease.job.id,
+    )?;
+    if !touched.is_empty() {
+        follow_up(
+            context,
+            &item_code,
+            "an order or stock event arrived while the level was being published",
+        )?;
+    }
+
     let coalesced = store::cancel_coalesced(
         context.connection,
         &context.lease.job.entity,
@@ -100,50 +115,36 @@ pub fn deliver_stock(
 }
 
 /// Publishes the level of every linked SKU, for stock that moved while webhooks were down.
+///
+/// Each batch request reads its Bins just before it is sent. SKUs with a pending order job are
+/// skipped (their own stock job publishes them once the order reached ERPNext), and a SKU that
+/// an order or stock event touched while its batch was on the way gets a follow-up stock job.
 pub fn full_pass(
     context: &mut JobContext<'_>,
     settings: &StockSettings,
 ) -> Result<JobSuccess, JobError> {
     let links = store::links_of_kind(context.connection, LinkKind::Product)?;
-    let mut published = 0;
-    let mut rejected = Vec::new();
+    let mut report = PassReport::default();
 
-    for chunk in links.chunks(CHUNK) {
-        let codes: Vec<String> = chunk.iter().map(|(_, code)| code.clone()).collect();
-        let bins = read_bins(context, settings, &codes)?;
-        let updates: Vec<StockUpdate> = chunk
-            .iter()
-            .filter_map(|(key, code)| {
-                let product = parse_product_key(key)?;
-                let level = sellable_quantity(
-                    bins.get(code).map(Vec::as_slice).unwrap_or(&[]),
-                    settings.formula,
-                );
-                Some(StockUpdate {
-                    product,
-                    quantity: level,
-                })
-            })
-            .collect();
-
-        let outcomes = context
-            .woo(Stage::Deliver)?
-            .update_stock(&updates)
-            .map_err(|error| JobError::at(Stage::Deliver, error))?;
-        for outcome in outcomes {
-            match outcome.result {
-                Ok(()) => published += 1,
-                Err(message) => rejected.push(format!("{}: {message}", describe(outcome.product))),
-            }
-        }
+    for group in request_groups(&links) {
+        publish_group(context, settings, &group, &mut report)?;
     }
 
-    let mut message = format!("full pass: published the stock of {published} linked SKU(s)");
-    if !rejected.is_empty() {
+    let mut message = format!(
+        "full pass: published the stock of {} linked SKU(s), skipped {} with a pending order",
+        report.published, report.skipped
+    );
+    if report.followed_up > 0 {
+        message.push_str(&format!(
+            "; {} SKU(s) changed meanwhile and were queued again",
+            report.followed_up
+        ));
+    }
+    if !report.rejected.is_empty() {
         message.push_str(&format!(
             "; WooCommerce rejected {}: {}",
-            rejected.len(),
-            rejected.join("; ")
+            report.rejected.len(),
+            report.rejected.join("; ")
         ));
         log::warn!(
             "deliver: stock full pass job={}: {message}",
@@ -155,6 +156,130 @@ pub fn full_pass(
         erp_name: None,
         woo_id: None,
     })
+}
+
+#[derive(Default)]
+struct PassReport {
+    published: usize,
+    skipped: usize,
+    followed_up: usize,
+    rejected: Vec<String>,
+}
+
+/// Splits the links into the groups one batch request can carry: simple products together,
+/// the variations of each parent together, at most `CHUNK` each.
+fn request_groups(links: &[(String, String)]) -> Vec<Vec<(ProductRef, String)>> {
+    let mut by_parent: std::collections::BTreeMap<Option<u64>, Vec<(ProductRef, String)>> =
+        Default::default();
+    for (key, code) in links {
+        if let Some(product) = parse_product_key(key) {
+            by_parent
+                .entry(product.parent_id)
+                .or_default()
+                .push((product, code.clone()));
+        }
+    }
+    by_parent
+        .into_values()
+        .flat_map(|products| {
+            products
+                .chunks(CHUNK)
+                .map(<[_]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn publish_group(
+    context: &mut JobContext<'_>,
+    settings: &StockSettings,
+    group: &[(ProductRef, String)],
+    report: &mut PassReport,
+) -> Result<(), JobError> {
+    let codes: Vec<String> = group.iter().map(|(_, code)| code.clone()).collect();
+    let pending = store::skus_with_pending_orders(context.connection, &codes)?;
+    let codes: Vec<String> = codes
+        .into_iter()
+        .filter(|code| !pending.contains(code))
+        .collect();
+    report.skipped += pending.len();
+    if codes.is_empty() {
+        return Ok(());
+    }
+
+    let read_at = now_millis();
+    let bins = read_bins(context, settings, &codes)?;
+    let updates: Vec<StockUpdate> = group
+        .iter()
+        .filter(|(_, code)| codes.contains(code))
+        .map(|(product, code)| StockUpdate {
+            product: *product,
+            quantity: sellable_quantity(
+                bins.get(code).map(Vec::as_slice).unwrap_or(&[]),
+                settings.formula,
+            ),
+        })
+        .collect();
+
+    let outcomes = context
+        .woo(Stage::Deliver)?
+        .update_stock(&updates)
+        .map_err(|error| JobError::at(Stage::Deliver, error))?;
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(()) => report.published += 1,
+            Err(message) => report
+                .rejected
+                .push(format!("{}: {message}", describe(outcome.product))),
+        }
+    }
+
+    for code in
+        store::skus_touched_since(context.connection, &codes, read_at, context.lease.job.id)?
+    {
+        follow_up(
+            context,
+            &code,
+            "an order or stock event arrived while the full pass published it",
+        )?;
+        report.followed_up += 1;
+    }
+    Ok(())
+}
+
+/// Queues another stock job for the SKU, so the newest level is published once whatever
+/// touched it meanwhile is done; it waits behind a pending order job like any stock job.
+fn follow_up(context: &JobContext<'_>, item_code: &str, reason: &str) -> Result<(), JobError> {
+    let now = now_millis();
+    let payload = json!({
+        "doctype": "Stock Ledger Entry",
+        "name": format!("follow-up-{now}"),
+        "item_code": item_code,
+    })
+    .to_string()
+    .into_bytes();
+    let job = NewJob {
+        source: Source::ErpNext,
+        topic: crate::receive::STOCK_TOPIC.to_string(),
+        entity: format!("sku:{item_code}"),
+        body_sha256: Sha256::digest(&payload)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        delivery_id: None,
+        receive_note: format!("follow-up of job {}: {reason}", context.lease.job.id),
+        woo_modified: None,
+        skus: Vec::new(),
+        delay_millis: 0,
+        payload,
+    };
+    let enqueued = store::enqueue_from_job(context.connection, &job, now)?;
+    log::info!(
+        "deliver: queued stock follow-up job={} entity=sku:{item_code} after job={}",
+        enqueued.id,
+        context.lease.job.id
+    );
+    Ok(())
 }
 
 /// Finds the product or variation of a SKU: the link table first, then a REST lookup by SKU.

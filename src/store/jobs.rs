@@ -752,3 +752,88 @@ pub fn count_attempts(connection: &Connection) -> Result<Vec<(String, String, i6
     let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The SKUs among `skus` that a job received at or after `since` is about, other than `except`:
+/// an order job with the SKU, or a stock job of it. A level read before `since` may be older
+/// than what such a job changed.
+pub fn skus_touched_since(
+    connection: &Connection,
+    skus: &[String],
+    since: i64,
+    except: JobId,
+) -> Result<Vec<String>, StoreError> {
+    let mut touched = Vec::new();
+    let mut statement = connection.prepare_cached(
+        "SELECT EXISTS (
+             SELECT 1 FROM job_skus s JOIN jobs o ON o.id = s.job_id
+             WHERE s.sku = ?1 AND o.received_at >= ?2 AND o.id <> ?3)
+         OR EXISTS (
+             SELECT 1 FROM jobs j
+             WHERE j.entity = 'sku:' || ?1 AND j.received_at >= ?2 AND j.id <> ?3)",
+    )?;
+    for sku in skus {
+        let found: bool = statement.query_row(params![sku, since, except.0], |row| row.get(0))?;
+        if found {
+            touched.push(sku.clone());
+        }
+    }
+    Ok(touched)
+}
+
+/// The SKUs among `skus` that an unfinished order job contains; their levels must wait.
+pub fn skus_with_pending_orders(
+    connection: &Connection,
+    skus: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut pending = Vec::new();
+    let mut statement = connection.prepare_cached(
+        "SELECT EXISTS (
+             SELECT 1 FROM job_skus s JOIN jobs o ON o.id = s.job_id
+             WHERE s.sku = ?1 AND o.status IN ('queued', 'running'))",
+    )?;
+    for sku in skus {
+        let found: bool = statement.query_row(params![sku], |row| row.get(0))?;
+        if found {
+            pending.push(sku.clone());
+        }
+    }
+    Ok(pending)
+}
+
+/// Enqueues one job from inside another job's attempt, where only a shared connection is at hand.
+pub fn enqueue_from_job(
+    connection: &Connection,
+    job: &NewJob,
+    now: i64,
+) -> Result<Enqueued, StoreError> {
+    let transaction = connection.unchecked_transaction()?;
+    let id: i64 = transaction.query_row(
+        "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, status, \
+                           received_at, next_attempt_at, woo_modified)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)
+         ON CONFLICT (source, topic, entity, body_sha256) DO UPDATE SET entity = excluded.entity
+         RETURNING id",
+        params![
+            job.source.as_str(),
+            job.topic,
+            job.entity,
+            job.body_sha256,
+            job.payload,
+            job.delivery_id,
+            now,
+            now + job.delay_millis,
+            job.woo_modified
+        ],
+        |row| row.get(0),
+    )?;
+    transaction.execute(
+        "INSERT INTO attempts (job_id, attempt, stage, outcome, message, started_at, finished_at)
+         VALUES (?1, 0, 'receive', 'accepted', ?2, ?3, ?3)",
+        params![id, job.receive_note, now],
+    )?;
+    transaction.commit()?;
+    Ok(Enqueued {
+        id: JobId(id),
+        duplicate: false,
+    })
+}

@@ -467,6 +467,9 @@ fn finish(
         };
     }
 
+    // The Location of a redirect can echo the signed query, whose OAuth parameters include the
+    // consumer key, so only its scheme, host and path are shown.
+    let location = location.map(|url| url.split(['?', '#']).next().unwrap_or_default().to_string());
     let message = match location {
         Some(location) if (300..400).contains(&status) => format!(
             "WooCommerce redirected {target} (HTTP {status}) to {location}; \

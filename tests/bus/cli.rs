@@ -81,7 +81,11 @@ fn check_config_names_every_problem_by_key() {
             "api_secret_file = \"erp_secret\"",
             "api_secret_file = \"missing_secret\"",
         )
-        .replace("workers = 2", "workers = 0");
+        .replace("workers = 2", "workers = 0")
+        .replace(
+            "webhook_secret_file = \"woo_webhook\"",
+            "webhook_secret_file = \"woo_webhook\"\ninvoice_status = \"complete\"",
+        );
     std::fs::write(&path, config).unwrap();
 
     let output = shopbus(

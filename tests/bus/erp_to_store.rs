@@ -653,3 +653,197 @@ fn periodic_pass_finds_a_dropped_order() {
         "later passes find the snapshot processed"
     );
 }
+
+#[test]
+fn full_pass_skips_skus_with_pending_orders() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    for sku in ["HOLD-1", "FREE-2"] {
+        woo.add_simple_product(sku);
+        erp.add_item(sku);
+        erp.set_bin(sku, "Stores - TS", 10.0, 0.0, 10.0);
+    }
+    let mut options = options(&erp, &woo);
+    options.extra_erpnext =
+        "stock_coalesce_delay = \"0\"\nstock_full_pass_interval = \"1s\"".to_string();
+    let bus = Bus::start_with(options);
+    for (entry, sku) in ["HOLD-1", "FREE-2"].iter().enumerate() {
+        let id = send_stock(&bus, &format!("hold{entry}"), sku);
+        bus.wait_for_job(id, &["done"], WAIT);
+    }
+
+    // The store sold one HOLD-1; its order cannot reach ERPNext yet.
+    woo.set_stock("HOLD-1", 9);
+    erp.fail_path("POST", "/api/resource/Sales Order", 503);
+    let order = order_with(
+        9621,
+        &[line("HOLD-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let order_job = bus.send_order_job("order.created", &order);
+    erp.set_bin("FREE-2", "Stores - TS", 12.0, 0.0, 12.0);
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while woo.stock_of("FREE-2") != Some(12) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no full pass published FREE-2; log:\n{}",
+            bus.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        woo.stock_of("HOLD-1"),
+        Some(9),
+        "the pass must not undo the store's own decrement"
+    );
+
+    erp.heal_path();
+    erp.set_bin("HOLD-1", "Stores - TS", 10.0, 1.0, 9.0);
+    assert_eq!(
+        bus.wait_for_job(order_job, &["done", "failed"], WAIT)["status"],
+        "done"
+    );
+}
+
+#[test]
+fn order_during_stock_publish_gets_a_follow_up() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    woo.add_simple_product("RACE-S");
+    erp.add_item("RACE-S");
+    erp.set_bin("RACE-S", "Stores - TS", 10.0, 0.0, 10.0);
+    let bus = Bus::start_with(options(&erp, &woo));
+    erp.set_latency(Duration::from_millis(700));
+
+    let stock_job = send_stock(&bus, "race000001", "RACE-S");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !erp.requests().iter().any(|r| r.path == "/api/resource/Bin") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stock job never read the Bins"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // An order for the SKU arrives after the Bins were read; ERPNext then reserves one unit.
+    let order = order_with(
+        9631,
+        &[line("RACE-S", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let order_job = bus.send_order_job("order.created", &order);
+    erp.set_bin("RACE-S", "Stores - TS", 10.0, 1.0, 9.0);
+    bus.wait_for_job(stock_job, &["done"], WAIT);
+    bus.wait_for_job(order_job, &["done"], WAIT);
+    erp.set_latency(Duration::ZERO);
+
+    let jobs = bus.wait_until_idle(WAIT);
+    assert!(
+        jobs.iter()
+            .any(|job| job["entity"] == "sku:RACE-S" && job["id"].as_i64() != Some(stock_job)),
+        "a follow-up stock job was queued: {jobs:#?}"
+    );
+    assert_eq!(woo.stock_of("RACE-S"), Some(9));
+}
+
+#[test]
+fn credit_note_and_trashed_order_keep_their_status() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    let bus = Bus::start_with(options(&erp, &woo));
+    let (order_id, invoice) = billed_order(&bus, &erp, &woo);
+    let sales_order = erp.sales_orders()[0]["name"].as_str().unwrap().to_string();
+
+    erp.add_sales_invoice(json!({
+        "name": "ACC-SINV-RET-00001", "doctype": "Sales Invoice", "docstatus": 1, "is_return": 1,
+        "return_against": invoice, "grand_total": -75.49, "currency": "USD",
+        "items": [{"item_code": "EX-MUG", "qty": -2.0, "sales_order": sales_order}]
+    }));
+    let id = send_invoice(&bus, "ACC-SINV-RET-00001");
+    let job = bus.wait_for_job(id, &["done", "failed", "cancelled"], WAIT);
+    assert_eq!(job["status"], "cancelled", "{job:#}");
+    assert!(
+        job["last_error"].as_str().unwrap().contains("return"),
+        "{job:#}"
+    );
+    assert_eq!(woo.order(order_id)["status"], "processing");
+
+    let mut trashed = order_with(
+        9941,
+        &[line("EX-MUG", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    trashed["status"] = json!("trash");
+    woo.add_order(trashed);
+    erp.add_sales_invoice(json!({
+        "name": "ACC-SINV-TR-00001", "doctype": "Sales Invoice", "docstatus": 1, "po_no": "WC-9941",
+        "grand_total": 10.0, "currency": "USD", "items": [{"item_code": "EX-MUG", "qty": 1.0, "sales_order": null}]
+    }));
+    let id = send_invoice(&bus, "ACC-SINV-TR-00001");
+    let job = bus.wait_for_job(id, &["done", "failed", "cancelled"], WAIT);
+    assert_eq!(job["status"], "cancelled", "{job:#}");
+    assert_eq!(
+        woo.order(9941)["status"],
+        "trash",
+        "an invoice never restores a trashed order"
+    );
+    assert!(invoice_notes(&woo, 9941, "ACC-SINV-TR-00001").is_empty());
+}
+
+#[test]
+fn reconciliation_reads_every_page_and_keeps_an_earlier_watermark() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    erp.add_item("PAGE-1");
+    erp.fail_path("GET", "/api/resource/Customer", 503);
+    let bus = Bus::start_with(options(&erp, &woo));
+
+    for index in 0..250u64 {
+        let mut order = order_with(
+            30_000 + index,
+            &[line("PAGE-1", 1, "10.00", "0.00")],
+            "0.00",
+            &[],
+            &[],
+            "10.00",
+        );
+        order["date_modified_gmt"] = json!(format!(
+            "2026-11-29T{:02}:{:02}:00",
+            10 + index / 60,
+            index % 60
+        ));
+        woo.add_order(order);
+    }
+    let output = bus.cli(&["reconcile", "--since", "2026-11-29T00:00:00Z"]);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("250 enqueued"), "{stdout}");
+    let held = watermark(&output);
+    assert!(held.as_str() <= "2026-11-29T10:00:00", "{stdout}");
+
+    let output = bus.cli(&["reconcile", "--since", "2026-11-30T00:00:00"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        watermark(&output),
+        held,
+        "a later window must not move the watermark past unread orders"
+    );
+}

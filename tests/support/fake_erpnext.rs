@@ -45,6 +45,8 @@ struct Faults {
     fail_retry_after: Option<String>,
     hold_after_commit: Option<(String, Duration)>,
     latency: Duration,
+    /// Requests with this method and path prefix keep failing with this status.
+    failing_path: Option<(String, String, u16)>,
 }
 
 struct Site {
@@ -156,6 +158,17 @@ impl FakeErpNext {
         site.faults.fail_remaining = count;
         site.faults.fail_status = status;
         site.faults.fail_retry_after = retry_after.map(str::to_string);
+    }
+
+    /// Every request with this method and a path starting with `path_prefix` answers `status`
+    /// until `heal_path` is called.
+    pub fn fail_path(&self, method: &str, path_prefix: &str, status: u16) {
+        self.site().faults.failing_path =
+            Some((method.to_string(), path_prefix.to_string(), status));
+    }
+
+    pub fn heal_path(&self) {
+        self.site().faults.failing_path = None;
     }
 
     /// The next insert of `doctype` is committed, then its answer is held back for `delay`.
@@ -349,6 +362,18 @@ fn handle(
         body: body.clone(),
     });
     let latency = site.faults.latency;
+
+    if let Some((failing_method, prefix, status)) = site.faults.failing_path.clone()
+        && failing_method == method
+        && path.starts_with(&prefix)
+    {
+        let faults = Faults {
+            fail_status: status,
+            ..Faults::default()
+        };
+        let (status, text, extra) = injected_failure(&faults);
+        return (status, text, extra, Some(latency));
+    }
 
     if site.faults.fail_remaining > 0 {
         site.faults.fail_remaining -= 1;

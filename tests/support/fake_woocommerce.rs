@@ -262,6 +262,18 @@ impl FakeWoo {
             .and_then(|product| product.stock)
     }
 
+    /// Sets the stock of the product or variation with this SKU, as a sale in the store does.
+    pub fn set_stock(&self, sku: &str, quantity: i64) {
+        if let Some(product) = self
+            .site()
+            .products
+            .values_mut()
+            .find(|product| product.sku == sku)
+        {
+            product.stock = Some(quantity);
+        }
+    }
+
     /// Turns the store-wide `woocommerce_manage_stock` option on or off. With it off,
     /// `/products/batch` keeps the stock as it is and still returns 200, as WooCommerce does.
     /// Variations are updated either way.
