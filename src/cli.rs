@@ -286,8 +286,16 @@ fn show(connection: &rusqlite::Connection, args: &ShowArgs) -> Result<(), Failur
     let job = store::get(connection, JobId(args.id)).map_err(Failure::runtime)?;
     let history = store::history(connection, job.id).map_err(Failure::runtime)?;
 
+    let waiting_for = match job.entity.strip_prefix("sku:") {
+        Some(sku) if job.status == JobStatus::Queued => {
+            store::pending_order_jobs_with_sku(connection, sku).map_err(Failure::runtime)?
+        }
+        _ => Vec::new(),
+    };
+
     if args.json {
         let mut object = job_json(&job);
+        object["waiting_for"] = Value::Array(waiting_for.iter().map(|id| json!(id.0)).collect());
         object["history"] = Value::Array(history.iter().map(attempt_json).collect());
         println!("{object}");
         return Ok(());
@@ -302,6 +310,13 @@ fn show(connection: &rusqlite::Connection, args: &ShowArgs) -> Result<(), Failur
     println!("  received:     {}", rfc3339(job.received_at));
     if job.status == JobStatus::Queued {
         println!("  next attempt: {}", rfc3339(job.next_attempt_at));
+    }
+    if !waiting_for.is_empty() {
+        let ids: Vec<String> = waiting_for.iter().map(JobId::to_string).collect();
+        println!(
+            "  waits for:    order job(s) {} with this SKU; the level is published once they are done",
+            ids.join(", ")
+        );
     }
     if let Some(finished) = job.finished_at {
         println!("  finished:     {}", rfc3339(finished));

@@ -55,24 +55,7 @@ pub fn deliver_stock(
         settings.formula,
     );
 
-    let outcomes = context
-        .woo(Stage::Deliver)?
-        .update_stock(&[StockUpdate {
-            product,
-            quantity: level,
-        }])
-        .map_err(|error| JobError::at(Stage::Deliver, error))?;
-    if let Some(Err(message)) = outcomes.first().map(|outcome| outcome.result.clone()) {
-        store::delete_links_to(context.connection, LinkKind::Product, &item_code)?;
-        return Err(JobError::at(
-            Stage::Deliver,
-            PeerError::permanent(format!(
-                "WooCommerce rejected the stock of {} (SKU {item_code}): {message}; the link was dropped, \
-                 so a replay looks the SKU up again",
-                describe(product)
-            )),
-        ));
-    }
+    let product = publish_one(context, &item_code, product, level)?;
 
     let touched = store::skus_touched_since(
         context.connection,
@@ -112,6 +95,59 @@ pub fn deliver_stock(
         erp_name: Some(item_code),
         woo_id: Some(product.id.to_string()),
     })
+}
+
+/// Writes one level. When WooCommerce rejects the linked id (the product was deleted or its SKU
+/// moved to another product), the link is dropped, the SKU looked up again, and the level
+/// written once more to what the lookup found.
+// NOTE: a link whose product still exists but no longer has this SKU is not detected; the level
+// then goes to the old product until its id is rejected or the link is removed.
+fn publish_one(
+    context: &mut JobContext<'_>,
+    item_code: &str,
+    linked: ProductRef,
+    level: i64,
+) -> Result<ProductRef, JobError> {
+    let mut product = linked;
+    for looked_up_again in [false, true] {
+        let outcomes = context
+            .woo(Stage::Deliver)?
+            .update_stock(&[StockUpdate {
+                product,
+                quantity: level,
+            }])
+            .map_err(|error| JobError::at(Stage::Deliver, error))?;
+        let Some(Err(message)) = outcomes.first().map(|outcome| outcome.result.clone()) else {
+            return Ok(product);
+        };
+
+        store::delete_links_to(context.connection, LinkKind::Product, item_code)?;
+        let found = if looked_up_again {
+            None
+        } else {
+            product_for(context, item_code)?
+        };
+        match found {
+            Some(other) if other != product => {
+                context.record(
+                    Stage::Deliver,
+                    format!("WooCommerce rejected {} for SKU {item_code} ({message}); the SKU now belongs to {}", describe(product), describe(other)),
+                );
+                product = other;
+            }
+            _ => {
+                return Err(JobError::at(
+                    Stage::Deliver,
+                    PeerError::permanent(format!(
+                        "WooCommerce rejected the stock of {} (SKU {item_code}): {message}; the link was dropped, \
+                         so a replay looks the SKU up again",
+                        describe(product)
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(product)
 }
 
 /// Publishes the level of every linked SKU, for stock that moved while webhooks were down.

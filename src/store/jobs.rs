@@ -837,3 +837,16 @@ pub fn enqueue_from_job(
         duplicate: false,
     })
 }
+
+/// The unfinished order jobs that contain `sku`; a stock job of the SKU waits for them.
+pub fn pending_order_jobs_with_sku(
+    connection: &Connection,
+    sku: &str,
+) -> Result<Vec<JobId>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT o.id FROM job_skus s JOIN jobs o ON o.id = s.job_id
+         WHERE s.sku = ?1 AND o.status IN ('queued', 'running') ORDER BY o.id",
+    )?;
+    let rows = statement.query_map(params![sku], |row| Ok(JobId(row.get(0)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

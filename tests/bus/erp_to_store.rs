@@ -176,6 +176,10 @@ fn stock_event_waits_for_pending_order() {
     );
     let order_job = bus.send_order_job("order.created", &order);
     let stock_job = send_stock(&bus, "wait000001", "WAIT-1");
+    // The order job is in a backoff of at least 1 s (Retry-After), so the stock job waits.
+    let waiting = bus.job(stock_job);
+    assert_eq!(waiting["status"], "queued", "{waiting:#}");
+    assert_eq!(waiting["waiting_for"], json!([order_job]), "{waiting:#}");
 
     bus.wait_for_job(order_job, &["done"], WAIT);
     bus.wait_for_job(stock_job, &["done"], WAIT);
