@@ -26,11 +26,15 @@ pub struct Scheduler {
     handle: JoinHandle<()>,
 }
 
+/// How long after the start the first reconciliation pass runs.
+const FIRST_RECONCILE_DELAY: Duration = Duration::from_secs(10);
+
 /// How often the thread checks whether it should stop or run something.
 const TICK: Duration = Duration::from_millis(200);
 
 impl Scheduler {
-    /// Starts the thread; both passes first run one interval after the start.
+    /// Starts the thread. The first reconciliation pass runs 10 s after the start (or after one
+    /// interval, if shorter); the first full pass after one interval.
     pub fn start(
         settings: ScheduleSettings,
         woo: Option<Arc<WooClient>>,
@@ -42,7 +46,11 @@ impl Scheduler {
         let handle = std::thread::Builder::new()
             .name("schedule".to_string())
             .spawn(move || {
-                let mut last_reconcile = Instant::now();
+                // The first reconciliation pass runs soon after the start, because webhooks sent
+                // while the bus was stopped are lost.
+                let mut last_reconcile = Instant::now()
+                    .checked_sub(settings.reconcile_interval.saturating_sub(FIRST_RECONCILE_DELAY))
+                    .unwrap_or_else(Instant::now);
                 let mut last_full_pass = Instant::now();
                 while !flag.load(Ordering::SeqCst) {
                     std::thread::sleep(TICK);

@@ -851,3 +851,40 @@ fn reconciliation_reads_every_page_and_keeps_an_earlier_watermark() {
         "a later window must not move the watermark past unread orders"
     );
 }
+
+#[test]
+fn first_pass_runs_soon_after_start() {
+    let erp = FakeErpNext::start();
+    let woo = FakeWoo::start();
+    erp.add_item("BOOT-1");
+    let mut order = order_with(
+        9761,
+        &[line("BOOT-1", 1, "10.00", "0.00")],
+        "0.00",
+        &[],
+        &[],
+        "10.00",
+    );
+    let recent = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(3);
+    order["date_modified_gmt"] = json!(recent.format("%Y-%m-%dT%H:%M:%S").to_string());
+    woo.add_order(order);
+
+    // An order placed while the bus was stopped: the ten-minute poll must not wait ten minutes.
+    let mut options = options(&erp, &woo);
+    options.extra_woocommerce = "reconcile_interval = \"10m\"".to_string();
+    let bus = Bus::start_with(options);
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while !bus
+        .jobs()
+        .iter()
+        .any(|job| job["entity"] == "order:9761" && job["status"] == "done")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pass after the start; log:\n{}",
+            bus.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
