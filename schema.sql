@@ -67,6 +67,10 @@ CREATE TABLE links (
 -- order a job carries.
 ALTER TABLE jobs ADD COLUMN woo_modified TEXT;
 
+-- The first row of a job's audit trail (which webhook, which secret), kept on the job itself so
+-- that ingest writes one row per webhook.
+ALTER TABLE jobs ADD COLUMN receive_note TEXT;
+
 -- Retry limits count from the last replay: its time and the attempts made before it.
 ALTER TABLE jobs ADD COLUMN retry_from INTEGER;
 ALTER TABLE jobs ADD COLUMN attempts_before_replay INTEGER NOT NULL DEFAULT 0;

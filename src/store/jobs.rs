@@ -140,17 +140,13 @@ pub fn enqueue_batch(
     {
         let mut insert = transaction.prepare_cached(
             "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, \
-                               status, received_at, next_attempt_at, woo_modified)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)
+                               status, received_at, next_attempt_at, woo_modified, receive_note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)
              ON CONFLICT (source, topic, entity, body_sha256) DO NOTHING
              RETURNING id",
         )?;
         let mut find = transaction.prepare_cached(
             "SELECT id FROM jobs WHERE source = ?1 AND topic = ?2 AND entity = ?3 AND body_sha256 = ?4",
-        )?;
-        let mut audit = transaction.prepare_cached(
-            "INSERT INTO attempts (job_id, attempt, stage, outcome, message, started_at, finished_at)
-             VALUES (?1, 0, 'receive', 'accepted', ?2, ?3, ?3)",
         )?;
         let mut sku = transaction
             .prepare_cached("INSERT OR IGNORE INTO job_skus (sku, job_id) VALUES (?1, ?2)")?;
@@ -167,7 +163,8 @@ pub fn enqueue_batch(
                         job.delivery_id,
                         now,
                         now + job.delay_millis,
-                        job.woo_modified
+                        job.woo_modified,
+                        job.receive_note
                     ],
                     |row| row.get(0),
                 )
@@ -175,7 +172,6 @@ pub fn enqueue_batch(
 
             let result = match inserted {
                 Some(id) => {
-                    audit.execute(params![id, job.receive_note, now])?;
                     for code in &job.skus {
                         sku.execute(params![code, id])?;
                     }
@@ -414,11 +410,15 @@ pub fn payload(connection: &Connection, id: JobId) -> Result<Option<Vec<u8>>, St
         .ok_or(StoreError::NotFound(id))
 }
 
-/// The audit trail of a job, oldest first.
+/// The audit trail of a job, oldest first; its first row is the receipt of the webhook.
 pub fn history(connection: &Connection, id: JobId) -> Result<Vec<AttemptRecord>, StoreError> {
     let mut statement = connection.prepare(
-        "SELECT attempt, stage, outcome, http_status, message, started_at, finished_at
-         FROM attempts WHERE job_id = ?1 ORDER BY id",
+        "SELECT 0, 'receive', 'accepted', NULL, receive_note, received_at, received_at, 0
+         FROM jobs WHERE id = ?1 AND receive_note IS NOT NULL
+         UNION ALL
+         SELECT attempt, stage, outcome, http_status, message, started_at, finished_at, id
+         FROM attempts WHERE job_id = ?1
+         ORDER BY 8",
     )?;
     let rows = statement.query_map(params![id.0], |row| {
         let stage: String = row.get(1)?;
@@ -747,7 +747,10 @@ pub fn auth_failures(connection: &Connection, job: JobId, since: i64) -> Result<
 /// Attempt rows by stage and outcome, for `/metrics`.
 pub fn count_attempts(connection: &Connection) -> Result<Vec<(String, String, i64)>, StoreError> {
     let mut statement = connection.prepare(
-        "SELECT stage, outcome, COUNT(*) FROM attempts GROUP BY stage, outcome ORDER BY stage, outcome",
+        "SELECT stage, outcome, COUNT(*) FROM attempts GROUP BY stage, outcome
+         UNION ALL
+         SELECT 'receive', 'accepted', COUNT(*) FROM jobs WHERE receive_note IS NOT NULL
+         ORDER BY 1, 2",
     )?;
     let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -809,8 +812,8 @@ pub fn enqueue_from_job(
     let transaction = connection.unchecked_transaction()?;
     let id: i64 = transaction.query_row(
         "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, status, \
-                           received_at, next_attempt_at, woo_modified)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)
+                           received_at, next_attempt_at, woo_modified, receive_note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)
          ON CONFLICT (source, topic, entity, body_sha256) DO UPDATE SET entity = excluded.entity
          RETURNING id",
         params![
@@ -822,14 +825,10 @@ pub fn enqueue_from_job(
             job.delivery_id,
             now,
             now + job.delay_millis,
-            job.woo_modified
+            job.woo_modified,
+            job.receive_note
         ],
         |row| row.get(0),
-    )?;
-    transaction.execute(
-        "INSERT INTO attempts (job_id, attempt, stage, outcome, message, started_at, finished_at)
-         VALUES (?1, 0, 'receive', 'accepted', ?2, ?3, ?3)",
-        params![id, job.receive_note, now],
     )?;
     transaction.commit()?;
     Ok(Enqueued {
