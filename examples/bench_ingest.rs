@@ -35,25 +35,25 @@ use tokio::net::TcpStream;
 /// Webhook secret of the benchmark's WooCommerce, written to the bus's secret file.
 const WEBHOOK_SECRET: &str = "bench_webhook_secret_0123456789";
 
-/// Order id of the first pre-built webhook; every later one adds 1.
+/// Order id of the first pre-built webhook. Each later webhook adds 1.
 const FIRST_ORDER_ID: u64 = 1_000_000;
 
 /// A value that the order template never contains, replaced by each webhook's order id.
 const ORDER_ID_MARKER: &str = "987654321987654321";
 
-/// Body of every hello-world answer; as long as a bus answer with a six-digit job id.
+/// Body of every hello-world response. It is as long as a bus response with a six-digit job id.
 const HELLO_BODY: &[u8] = br#"{"job_id":100000,"duplicate":false}"#;
 
-/// A request without an answer for this long counts as an error and its connection is replaced.
+/// A request without a response for this long counts as an error and its connection is replaced.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reconnections one load connection may make after I/O errors before it gives up.
 const MAX_RECONNECTS: u32 = 3;
 
-/// Distinct error messages kept per run; further distinct messages are counted as "other".
+/// Distinct error messages kept per run. Further distinct messages are counted as "other errors".
 const MAX_ERROR_KINDS: usize = 20;
 
-/// Longest response head the load generator accepts.
+/// Maximum size of a response head that the load generator accepts, in bytes.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// How long the bus and the hello-world server may take to start or stop.
@@ -67,11 +67,11 @@ struct Options {
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
 
-    /// Warm-up seconds at the start of each run; answers in them are checked but not measured.
+    /// Warm-up seconds at the start of each run. Responses in them are checked but not measured.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
 
-    /// Connection counts to run, comma-separated (each 1 to 1024); each connection has one
+    /// Connection counts to run, comma-separated, each from 1 to 1024. Each connection has one
     /// request in flight.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
     connections: Vec<usize>,
@@ -85,8 +85,8 @@ struct Options {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/orders/01-variation-shipping.json"))]
     order: PathBuf,
 
-    /// Signed webhooks built before the first run; the bus runs share them and a bus run ends
-    /// early when none is left (at most 2000000).
+    /// Signed webhooks built before the first run (at most 2000000). The bus runs share them,
+    /// and a bus run ends early when none is left.
     #[arg(long, default_value_t = 500_000)]
     requests: usize,
 
@@ -94,7 +94,7 @@ struct Options {
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
 
-    /// What the bus's ERPNext address leads to while the benchmark runs.
+    /// Stub behind the bus's ERPNext address while the benchmark runs.
     #[arg(long, value_enum, default_value_t = ErpnextStub::Stalled)]
     erpnext: ErpnextStub,
 
@@ -110,7 +110,7 @@ struct Options {
 /// The ERPNext the bus's single delivery worker talks to during the measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ErpnextStub {
-    /// A listener of this benchmark that accepts and never answers, so the worker waits on its
+    /// A listener of this benchmark that accepts and never responds, so the worker waits on its
     /// first job for the whole measurement and delivery is idle.
     Stalled,
     /// 127.0.0.1:9, where nothing listens: every new job is due at once, so the worker claims
@@ -172,7 +172,10 @@ fn run_benchmark(options: &Options) -> anyhow::Result<()> {
     }
     .context("could not create the temporary folder for the bus's store")?;
 
-    let mut erpnext = StalledErpnext::start_if(options.erpnext == ErpnextStub::Stalled)?;
+    let mut erpnext = match options.erpnext {
+        ErpnextStub::Stalled => Some(StalledErpnext::start()?),
+        ErpnextStub::Refused => None,
+    };
     let erpnext_url = match &erpnext {
         Some(stub) => format!("http://{}", stub.address),
         None => "http://127.0.0.1:9".to_string(),
@@ -245,7 +248,7 @@ fn run_benchmark(options: &Options) -> anyhow::Result<()> {
     report.verdict()
 }
 
-/// Durations of each run, checked.
+/// Validated durations of each run.
 struct RunSettings {
     warmup: Duration,
     duration: Duration,
@@ -321,7 +324,8 @@ fn bus_binary(options: &Options) -> anyhow::Result<PathBuf> {
 /// Writes the bus's config and secret files into `dir` and returns the config path.
 ///
 /// One delivery worker, an hour of backoff and a 10-minute request timeout keep delivery from
-/// competing with ingest: see `ErpnextStub` for what the worker does with each stub.
+/// competing with ingest. `ErpnextStub` describes what the worker does with each stub. The
+/// reconciliation poll is off, so the bus does nothing but ingest while it is measured.
 fn write_bus_config(dir: &Path, erpnext_url: &str) -> anyhow::Result<PathBuf> {
     let write = |name: &str, text: &str| {
         std::fs::write(dir.join(name), text)
@@ -342,6 +346,7 @@ path = "{store}"
 [woocommerce]
 url = "http://127.0.0.1:9"
 webhook_secret_file = "woo_webhook"
+reconcile_interval = "0"
 
 [erpnext]
 url = "{erpnext_url}"
@@ -378,6 +383,8 @@ struct ServerProcess {
     pid: u32,
     address: SocketAddr,
     log: Arc<Mutex<LogTail>>,
+    /// The thread that reads the log. It ends when the process closes its output.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// The last lines of a child's log and counts of its warning and error lines.
@@ -386,17 +393,21 @@ struct LogTail {
     last_lines: Vec<String>,
     warnings: u64,
     errors: u64,
+    /// The first `LOG_PROBLEM_LINES` warning and error lines.
+    first_problems: Vec<String>,
 }
 
 const LOG_TAIL_LINES: usize = 20;
+const LOG_PROBLEM_LINES: usize = 5;
 
 impl LogTail {
     fn push(&mut self, line: String) {
-        if line.contains(" WARN ") {
-            self.warnings += 1;
-        }
-        if line.contains(" ERROR ") {
-            self.errors += 1;
+        let warning = line.contains(" WARN ");
+        let error = line.contains(" ERROR ");
+        self.warnings += u64::from(warning);
+        self.errors += u64::from(error);
+        if (warning || error) && self.first_problems.len() < LOG_PROBLEM_LINES {
+            self.first_problems.push(line.clone());
         }
         if self.last_lines.len() == LOG_TAIL_LINES {
             self.last_lines.remove(0);
@@ -456,7 +467,7 @@ impl ServerProcess {
         let log = Arc::new(Mutex::new(LogTail::default()));
         let (sender, receiver) = mpsc::channel();
         let thread_log = log.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in output.lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let address = rest
@@ -480,6 +491,7 @@ impl ServerProcess {
             pid,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
+            log_reader: Some(log_reader),
         };
         let address = receiver.recv_timeout(PROCESS_TIMEOUT).map_err(|_| {
             anyhow::anyhow!(
@@ -510,6 +522,7 @@ impl ServerProcess {
         LogSummary {
             warnings: log.warnings,
             errors: log.errors,
+            first_problems: log.first_problems.clone(),
             last_lines: log.last_lines.clone(),
         }
     }
@@ -540,6 +553,10 @@ impl ServerProcess {
         let mut erpnext = erpnext;
         loop {
             if let Some(status) = child.try_wait().context("could not wait for the bus")? {
+                // The bus has exited, so its stderr is closed and the reader reaches the end.
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
                 return Ok(status.code());
             }
             if Instant::now() >= release_at
@@ -570,25 +587,24 @@ impl Drop for ServerProcess {
 struct LogSummary {
     warnings: u64,
     errors: u64,
+    first_problems: Vec<String>,
     last_lines: Vec<String>,
 }
 
-/// A TCP listener on 127.0.0.1 that accepts connections and never answers, standing in for an
-/// ERPNext that hangs. Its thread holds the accepted connections until `stop`.
+/// A TCP listener on 127.0.0.1 that accepts connections and never responds, standing in for an
+/// ERPNext that hangs. Its thread keeps the accepted connections open until `stop`.
 struct StalledErpnext {
     address: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The stalled stub closes itself after this long even if nobody stops it.
+/// Lifetime of the stalled stub when `stop` is never called.
 const STALLED_ERPNEXT_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl StalledErpnext {
-    fn start_if(wanted: bool) -> anyhow::Result<Option<StalledErpnext>> {
-        if !wanted {
-            return Ok(None);
-        }
+    /// Listens on 127.0.0.1 and starts the thread that accepts connections.
+    fn start() -> anyhow::Result<StalledErpnext> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .context("could not listen for the stalled ERPNext stub")?;
         listener
@@ -600,11 +616,11 @@ impl StalledErpnext {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut held = Vec::new();
+            let mut open_connections = Vec::new();
             let closes_at = Instant::now() + STALLED_ERPNEXT_LIFETIME;
             while !thread_stop.load(Ordering::SeqCst) && Instant::now() < closes_at {
                 match listener.accept() {
-                    Ok((stream, _)) => held.push(stream),
+                    Ok((stream, _)) => open_connections.push(stream),
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(10));
                     }
@@ -615,14 +631,14 @@ impl StalledErpnext {
                 }
             }
         });
-        Ok(Some(StalledErpnext {
+        Ok(StalledErpnext {
             address,
             stop,
             thread: Some(thread),
-        }))
+        })
     }
 
-    /// Closes the listener and every held connection.
+    /// Closes the listener and every accepted connection.
     fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
@@ -831,7 +847,7 @@ impl Target {
         }
     }
 
-    /// Checks an answer: 200 for both, and for the bus a new job id.
+    /// Checks a response: 200 for both targets, and for the bus a new job id.
     fn check(self, status: u16, body: &[u8]) -> Result<(), String> {
         if status != 200 {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
@@ -842,20 +858,20 @@ impl Target {
         }
 
         #[derive(Deserialize)]
-        struct IngestAnswer {
+        struct IngestResponse {
             job_id: Option<u64>,
             duplicate: bool,
         }
-        match serde_json::from_slice::<IngestAnswer>(body) {
-            Ok(IngestAnswer {
+        match serde_json::from_slice::<IngestResponse>(body) {
+            Ok(IngestResponse {
                 job_id: Some(_),
                 duplicate: false,
             }) => Ok(()),
-            Ok(IngestAnswer { job_id: None, .. }) => Err("HTTP 200 without a job_id".to_string()),
-            Ok(IngestAnswer {
+            Ok(IngestResponse { job_id: None, .. }) => Err("HTTP 200 without a job_id".to_string()),
+            Ok(IngestResponse {
                 duplicate: true, ..
             }) => Err("HTTP 200 with duplicate=true".to_string()),
-            Err(error) => Err(format!("HTTP 200 with an invalid answer: {error}")),
+            Err(error) => Err(format!("HTTP 200 with an invalid body: {error}")),
         }
     }
 }
@@ -883,7 +899,7 @@ impl Window {
     }
 }
 
-/// Which pre-built request a connection sends next.
+/// Choice of the pre-built request that a connection sends next.
 #[derive(Clone)]
 enum RequestPicker {
     /// Bus runs take each request once, in order, from a cursor shared by all bus runs.
@@ -908,14 +924,14 @@ impl RequestPicker {
     }
 }
 
-/// What one connection measured.
+/// Measurements of one connection.
 #[derive(Default)]
 struct ConnectionOutcome {
-    /// Microseconds from the first byte sent to the last byte read, of the good answers
+    /// Microseconds from the first byte sent to the last byte read, of the good responses
     /// completed inside the window.
     latencies: Vec<u32>,
-    /// Good answers in every phase, the warm-up included.
-    good_answers: u64,
+    /// Good responses in every phase, the warm-up included.
+    good_responses: u64,
     errors: BTreeMap<String, u64>,
     pool_exhausted: bool,
 }
@@ -930,14 +946,14 @@ impl ConnectionOutcome {
     }
 }
 
-/// What a run measured, over all its connections.
+/// Measurements of one run, over all its connections.
 struct RunResult {
     target: Target,
     connections: usize,
     window: Duration,
     /// Sorted, in microseconds.
     latencies: Vec<u32>,
-    good_answers: u64,
+    good_responses: u64,
     errors: BTreeMap<String, u64>,
     pool_exhausted: bool,
     cpu: CpuUse,
@@ -948,7 +964,7 @@ impl RunResult {
         self.latencies.len() as f64 / self.window.as_secs_f64()
     }
 
-    /// The nearest-rank percentile, in milliseconds.
+    /// Returns the nearest-rank percentile in milliseconds, or `None` when nothing was measured.
     fn percentile_ms(&self, percent: f64) -> Option<f64> {
         if self.latencies.is_empty() {
             return None;
@@ -1018,15 +1034,15 @@ async fn run_load(
     }
 
     let mut latencies = Vec::new();
-    let mut good_answers = 0;
+    let mut good_responses = 0;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut pool_exhausted = false;
-    let mut last_answer = window.start;
+    let mut last_response = window.start;
     let collect_deadline = window.end + REQUEST_TIMEOUT + Duration::from_secs(5);
     while let Ok(Some(joined)) =
         tokio::time::timeout_at(collect_deadline.into(), tasks.join_next()).await
     {
-        let (outcome, connection_last_answer) = match joined {
+        let (outcome, connection_last_response) = match joined {
             Ok(result) => result,
             Err(error) => {
                 *errors
@@ -1036,9 +1052,9 @@ async fn run_load(
             }
         };
         latencies.extend(outcome.latencies);
-        good_answers += outcome.good_answers;
+        good_responses += outcome.good_responses;
         pool_exhausted |= outcome.pool_exhausted;
-        last_answer = last_answer.max(connection_last_answer);
+        last_response = last_response.max(connection_last_response);
         for (message, count) in outcome.errors {
             *errors.entry(message).or_default() += count;
         }
@@ -1050,9 +1066,9 @@ async fn run_load(
         tasks.abort_all();
     }
 
-    // A run whose pool ran out is measured up to its last answer, not to the planned end.
+    // A run whose pool ran out is measured up to its last response, not to the planned end.
     let measured_end = if pool_exhausted {
-        last_answer.min(window.end)
+        last_response.min(window.end)
     } else {
         window.end
     };
@@ -1067,7 +1083,7 @@ async fn run_load(
         connections: run.connections,
         window: measured,
         latencies,
-        good_answers,
+        good_responses,
         errors,
         pool_exhausted,
         cpu,
@@ -1075,7 +1091,7 @@ async fn run_load(
 }
 
 /// Sends requests on one keep-alive connection, one at a time, until the window ends.
-/// Returns the outcome and the time of the last good answer.
+/// Returns the outcome and the time of the last good response.
 async fn drive_connection(
     target: Target,
     address: SocketAddr,
@@ -1084,7 +1100,7 @@ async fn drive_connection(
     window: Window,
 ) -> (ConnectionOutcome, Instant) {
     let mut outcome = ConnectionOutcome::default();
-    let mut last_answer = window.start;
+    let mut last_response = window.start;
     let mut stream: Option<TcpStream> = None;
     let mut buffer = Vec::with_capacity(8 * 1024);
     let mut connects = 0u32;
@@ -1119,17 +1135,17 @@ async fn drive_connection(
             exchange(&current, &pool[index], &mut buffer),
         )
         .await;
-        let answered = Instant::now();
+        let received = Instant::now();
 
         let (status, body) = match exchanged {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok(response)) => response,
             Ok(Err(message)) => {
                 outcome.record_error(message);
                 buffer.clear();
                 continue;
             }
             Err(_) => {
-                outcome.record_error(format!("no answer within {REQUEST_TIMEOUT:?}"));
+                outcome.record_error(format!("no response within {REQUEST_TIMEOUT:?}"));
                 buffer.clear();
                 continue;
             }
@@ -1140,16 +1156,16 @@ async fn drive_connection(
             outcome.record_error(message);
             continue;
         }
-        outcome.good_answers += 1;
-        last_answer = answered;
-        if window.contains(answered) {
-            let micros = answered.duration_since(sent).as_micros();
+        outcome.good_responses += 1;
+        last_response = received;
+        if window.contains(received) {
+            let micros = received.duration_since(sent).as_micros();
             outcome
                 .latencies
                 .push(u32::try_from(micros).unwrap_or(u32::MAX));
         }
     }
-    (outcome, last_answer)
+    (outcome, last_response)
 }
 
 async fn connect(address: SocketAddr) -> Result<TcpStream, String> {
@@ -1163,8 +1179,8 @@ async fn connect(address: SocketAddr) -> Result<TcpStream, String> {
     Ok(stream)
 }
 
-/// Writes one request and reads one `Content-Length` response; returns its status and body.
-/// `buffer` carries bytes read past the response, which a well-behaved server never sends.
+/// Writes one request, reads one `Content-Length` response and returns its status and body.
+/// `buffer` keeps bytes read past the response, which a well-behaved server never sends.
 async fn exchange(
     stream: &TcpStream,
     request: &[u8],
@@ -1243,7 +1259,7 @@ fn parse_head(head: &str) -> Result<(u16, usize), String> {
         .filter_map(|line| line.split_once(':'))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
         .map(|(_, value)| value.trim().parse::<usize>())
-        .ok_or_else(|| format!("HTTP {status} answer without Content-Length"))?
+        .ok_or_else(|| format!("HTTP {status} response without Content-Length"))?
         .map_err(|error| format!("invalid Content-Length: {error}"))?;
     Ok((status, content_length))
 }
@@ -1256,9 +1272,9 @@ async fn count_store_jobs(address: SocketAddr) -> Result<u64, String> {
     let (status, body) =
         tokio::time::timeout(REQUEST_TIMEOUT, exchange(&stream, request, &mut buffer))
             .await
-            .map_err(|_| format!("GET /metrics got no answer within {REQUEST_TIMEOUT:?}"))??;
+            .map_err(|_| format!("GET /metrics: no response within {REQUEST_TIMEOUT:?}"))??;
     if status != 200 {
-        return Err(format!("GET /metrics answered HTTP {status}"));
+        return Err(format!("GET /metrics returned HTTP {status}"));
     }
 
     let text = String::from_utf8_lossy(&body);
@@ -1302,8 +1318,8 @@ fn read_memory(pid: u32) -> Option<Memory> {
     })
 }
 
-/// User plus system CPU time of a process so far, in clock ticks (fields 14 and 15 of
-/// `/proc/PID/stat`, counted over all its threads).
+/// Returns the user plus system CPU time of a process so far, in clock ticks (fields 14 and 15
+/// of `/proc/PID/stat`, counted over all its threads).
 fn read_cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces, so count fields after its closing bracket.
@@ -1314,14 +1330,14 @@ fn read_cpu_ticks(pid: u32) -> Option<u64> {
     Some(user + system)
 }
 
-/// Clock ticks per second of `/proc/PID/stat`, from `getconf CLK_TCK`.
+/// Returns the clock ticks per second of `/proc/PID/stat`, from `getconf CLK_TCK`.
 fn clock_ticks_per_second() -> Option<f64> {
     let output = Command::new("getconf").arg("CLK_TCK").output().ok()?;
     String::from_utf8_lossy(&output.stdout).trim().parse().ok()
 }
 
-/// Busy CPU time of the whole machine so far, in clock ticks: every field of the `cpu` line
-/// of `/proc/stat` except idle and iowait.
+/// Returns the busy CPU time of the whole machine so far, in clock ticks. It is the sum of the
+/// `cpu` line of `/proc/stat` without idle and iowait.
 fn read_machine_busy_ticks() -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
@@ -1330,7 +1346,7 @@ fn read_machine_busy_ticks() -> Option<u64> {
         .skip(1)
         .map(|value| value.parse().ok())
         .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal; guest time is already inside user.
+    // The fields are user nice system idle iowait irq softirq steal. Guest time is part of user.
     let busy = fields.iter().take(8).sum::<u64>() - fields.get(3)? - fields.get(4)?;
     Some(busy)
 }
@@ -1340,8 +1356,8 @@ fn read_machine_busy_ticks() -> Option<u64> {
 struct CpuUse {
     server: Option<f64>,
     client: Option<f64>,
-    /// Every other process on the machine, the kernel's own threads included; a high value
-    /// means the run shared the cores with unrelated work.
+    /// Every other process on the machine, the kernel's own threads included. A high value
+    /// means that the run shared the cores with unrelated work.
     other: Option<f64>,
 }
 
@@ -1476,6 +1492,9 @@ impl Report<'_> {
             "- pre-built webhooks: {}; shopbus log: {} warning line(s), {} error line(s)\n",
             self.pool_len, self.bus_log.warnings, self.bus_log.errors
         ));
+        for line in &self.bus_log.first_problems {
+            text.push_str(&format!("  - `{line}`\n"));
+        }
         text.push_str(&format!(
             "- shopbus exit code after SIGTERM: {}\n",
             self.bus_exit
@@ -1485,17 +1504,17 @@ impl Report<'_> {
         text
     }
 
-    /// Good bus answers of every run, warm-ups included.
+    /// Good bus responses of every run, warm-ups included.
     fn acknowledged(&self) -> u64 {
         self.results
             .iter()
             .filter(|result| result.target == Target::Bus)
-            .map(|result| result.good_answers)
+            .map(|result| result.good_responses)
             .sum()
     }
 
-    /// Fails when a check failed: an error answer, a job missing from the store, or an unclean
-    /// stop of the bus.
+    /// Returns an error when a check failed: a failed request, a job missing from the store, or
+    /// an unclean stop of the bus.
     fn verdict(&self) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         let errors: u64 = self.results.iter().map(RunResult::error_count).sum();
