@@ -23,6 +23,18 @@ use crate::woocommerce::WooClient;
 /// Topic of the periodic job that publishes the stock of every linked SKU.
 pub const FULL_PASS_TOPIC: &str = "stock.full_pass";
 
+/// The reason as the journal gets it. A validation message quotes address fields and e-mail
+/// addresses from the order, so the journal gets a pointer to the audit trail instead.
+fn loggable(stage: Stage, message: &str, job: crate::store::JobId) -> String {
+    if stage == Stage::Validate {
+        format!(
+            "the order breaks a validation rule; `shopbus jobs show {job}` has the field and value"
+        )
+    } else {
+        message.to_string()
+    }
+}
+
 /// How often worker 0 erases the payloads of jobs past their retention.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -349,7 +361,7 @@ impl Worker {
                     job.topic,
                     job.entity,
                     lease.attempt,
-                    error.message
+                    loggable(stage, &error.message, job.id)
                 );
                 row(
                     stage,

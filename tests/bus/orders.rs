@@ -213,6 +213,11 @@ fn invalid_postcode_fails_with_reason() {
     assert!(error.contains("'1234'"), "{error}");
     assert!(error.contains("PL"), "{error}");
     assert!(error.contains("NN-NNN"), "{error}");
+    assert!(
+        !bus.logs().contains("'1234'"),
+        "the journal gets no address values:\n{}",
+        bus.logs()
+    );
 }
 
 /// One row of the hard-case table: an order and what its Sales Order must look like.
