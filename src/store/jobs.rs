@@ -137,65 +137,63 @@ pub fn enqueue_batch(
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(jobs.len());
-    {
-        let mut insert = transaction.prepare_cached(
-            "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, \
-                               status, received_at, next_attempt_at, woo_modified, receive_note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)
-             ON CONFLICT (source, topic, entity, body_sha256) DO NOTHING
-             RETURNING id",
-        )?;
-        let mut find = transaction.prepare_cached(
-            "SELECT id FROM jobs WHERE source = ?1 AND topic = ?2 AND entity = ?3 AND body_sha256 = ?4",
-        )?;
-        let mut sku = transaction
-            .prepare_cached("INSERT OR IGNORE INTO job_skus (sku, job_id) VALUES (?1, ?2)")?;
-
-        for job in jobs {
-            let inserted: Option<i64> = insert
-                .query_row(
-                    params![
-                        job.source.as_str(),
-                        job.topic,
-                        job.entity,
-                        job.body_sha256,
-                        job.payload,
-                        job.delivery_id,
-                        now,
-                        now + job.delay_millis,
-                        job.woo_modified,
-                        job.receive_note
-                    ],
-                    |row| row.get(0),
-                )
-                .optional()?;
-
-            let result = match inserted {
-                Some(id) => {
-                    for code in &job.skus {
-                        sku.execute(params![code, id])?;
-                    }
-                    Enqueued {
-                        id: JobId(id),
-                        duplicate: false,
-                    }
-                }
-                None => {
-                    let id: i64 = find.query_row(
-                        params![job.source.as_str(), job.topic, job.entity, job.body_sha256],
-                        |row| row.get(0),
-                    )?;
-                    Enqueued {
-                        id: JobId(id),
-                        duplicate: true,
-                    }
-                }
-            };
-            results.push(result);
-        }
+    for job in jobs {
+        results.push(insert_job(&transaction, job, now)?);
     }
     transaction.commit()?;
     Ok(results)
+}
+
+/// Inserts one job inside the caller's transaction, or finds the job of the same webhook.
+fn insert_job(connection: &Connection, job: &NewJob, now: i64) -> Result<Enqueued, StoreError> {
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, \
+                           status, received_at, next_attempt_at, woo_modified, receive_note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)
+         ON CONFLICT (source, topic, entity, body_sha256) DO NOTHING
+         RETURNING id",
+    )?;
+    let inserted: Option<i64> = insert
+        .query_row(
+            params![
+                job.source.as_str(),
+                job.topic,
+                job.entity,
+                job.body_sha256,
+                job.payload,
+                job.delivery_id,
+                now,
+                now + job.delay_millis,
+                job.woo_modified,
+                job.receive_note
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+
+    if let Some(id) = inserted {
+        let mut sku = connection
+            .prepare_cached("INSERT OR IGNORE INTO job_skus (sku, job_id) VALUES (?1, ?2)")?;
+        for code in &job.skus {
+            sku.execute(params![code, id])?;
+        }
+        return Ok(Enqueued {
+            id: JobId(id),
+            duplicate: false,
+        });
+    }
+
+    let mut find = connection.prepare_cached(
+        "SELECT id FROM jobs WHERE source = ?1 AND topic = ?2 AND entity = ?3 AND body_sha256 = ?4",
+    )?;
+    let id: i64 = find.query_row(
+        params![job.source.as_str(), job.topic, job.entity, job.body_sha256],
+        |row| row.get(0),
+    )?;
+    Ok(Enqueued {
+        id: JobId(id),
+        duplicate: true,
+    })
 }
 
 /// Leases the oldest due job whose entity has no earlier unfinished job and no live lease.
@@ -810,31 +808,9 @@ pub fn enqueue_from_job(
     now: i64,
 ) -> Result<Enqueued, StoreError> {
     let transaction = connection.unchecked_transaction()?;
-    let id: i64 = transaction.query_row(
-        "INSERT INTO jobs (source, topic, entity, body_sha256, payload, delivery_id, status, \
-                           received_at, next_attempt_at, woo_modified, receive_note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)
-         ON CONFLICT (source, topic, entity, body_sha256) DO UPDATE SET entity = excluded.entity
-         RETURNING id",
-        params![
-            job.source.as_str(),
-            job.topic,
-            job.entity,
-            job.body_sha256,
-            job.payload,
-            job.delivery_id,
-            now,
-            now + job.delay_millis,
-            job.woo_modified,
-            job.receive_note
-        ],
-        |row| row.get(0),
-    )?;
+    let enqueued = insert_job(&transaction, job, now)?;
     transaction.commit()?;
-    Ok(Enqueued {
-        id: JobId(id),
-        duplicate: false,
-    })
+    Ok(enqueued)
 }
 
 /// The unfinished order jobs that contain `sku`; a stock job of the SKU waits for them.
