@@ -15,7 +15,7 @@ pub struct NewJob {
     pub body_sha256: String,
     pub payload: Vec<u8>,
     pub delivery_id: Option<String>,
-    /// What the `receive` row of the audit trail says, e.g. which secret verified it.
+    /// The first row of the audit trail, e.g. the webhook id and which secret verified it.
     pub receive_note: String,
     /// The order's `date_modified_gmt`, for order jobs.
     pub woo_modified: Option<String>,
@@ -78,7 +78,7 @@ pub struct Lease {
     pub attempt: i64,
 }
 
-/// How an attempt ended.
+/// The end of an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Done {
@@ -396,7 +396,7 @@ pub fn get(connection: &Connection, id: JobId) -> Result<Job, StoreError> {
         .ok_or(StoreError::NotFound(id))
 }
 
-/// The raw webhook body of a job, or `None` once retention has erased it.
+/// Returns the raw webhook body of a job, or `None` once retention has erased it.
 pub fn payload(connection: &Connection, id: JobId) -> Result<Option<Vec<u8>>, StoreError> {
     connection
         .query_row(
@@ -408,7 +408,7 @@ pub fn payload(connection: &Connection, id: JobId) -> Result<Option<Vec<u8>>, St
         .ok_or(StoreError::NotFound(id))
 }
 
-/// The audit trail of a job, oldest first; its first row is the receipt of the webhook.
+/// Returns the audit trail of a job, oldest first; its first row is the receipt of the webhook.
 pub fn history(connection: &Connection, id: JobId) -> Result<Vec<AttemptRecord>, StoreError> {
     let mut statement = connection.prepare(
         "SELECT 0, 'receive', 'accepted', NULL, receive_note, received_at, received_at, 0
@@ -439,7 +439,7 @@ pub fn history(connection: &Connection, id: JobId) -> Result<Vec<AttemptRecord>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Why an operator command left a job as it was.
+/// The reason an operator command left a job as it was.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Skipped {
     NotFound(JobId),
@@ -521,7 +521,7 @@ pub fn replay(
     Ok((replayed, skipped))
 }
 
-/// The ids of every failed job, oldest first.
+/// Returns the ids of every failed job, oldest first.
 pub fn failed_ids(connection: &Connection) -> Result<Vec<JobId>, StoreError> {
     let mut statement =
         connection.prepare("SELECT id FROM jobs WHERE status = 'failed' ORDER BY id")?;
@@ -610,7 +610,7 @@ pub fn purge_payloads(
     Ok(purged)
 }
 
-/// Whether an unfinished job of `entity`, other than `except`, exists.
+/// Returns whether an unfinished job of `entity`, other than `except`, exists.
 pub fn entity_has_pending(
     connection: &Connection,
     entity: &str,
@@ -661,8 +661,7 @@ pub fn cancel_coalesced(
     Ok(cancelled)
 }
 
-/// The newest `woo_modified` among the jobs of `entity`, and whether that job is finished
-/// (`done` or `cancelled`).
+/// Returns the newest `woo_modified` among the jobs of `entity`, with that job's status.
 pub fn newest_snapshot(
     connection: &Connection,
     entity: &str,
@@ -713,7 +712,7 @@ pub fn put_state(
     Ok(())
 }
 
-/// A done job of `entity`, other than `except`, that delivered a newer snapshot than `modified`.
+/// Finds a done job of `entity`, other than `except`, that delivered a newer snapshot than `modified`.
 pub fn newer_done_snapshot(
     connection: &Connection,
     entity: &str,
@@ -732,7 +731,7 @@ pub fn newer_done_snapshot(
     Ok(row)
 }
 
-/// Attempts of the job answered 401 or 403 since `since` (the last replay or the arrival).
+/// Counts the attempts of the job that got 401 or 403 since `since` (the last replay or the arrival).
 pub fn auth_failures(connection: &Connection, job: JobId, since: i64) -> Result<i64, StoreError> {
     Ok(connection.query_row(
         "SELECT COUNT(*) FROM attempts
@@ -754,9 +753,9 @@ pub fn count_attempts(connection: &Connection) -> Result<Vec<(String, String, i6
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The SKUs among `skus` that a job received at or after `since` is about, other than `except`:
-/// an order job with the SKU, or a stock job of it. A level read before `since` may be older
-/// than what such a job changed.
+/// Returns the SKUs among `skus` that a job received at or after `since` is about, other than
+/// `except`: an order job with the SKU, or a stock job of it. A level read before `since` may be
+/// older than what such a job changed.
 pub fn skus_touched_since(
     connection: &Connection,
     skus: &[String],
@@ -813,7 +812,7 @@ pub fn enqueue_from_job(
     Ok(enqueued)
 }
 
-/// The unfinished order jobs that contain `sku`; a stock job of the SKU waits for them.
+/// Returns the unfinished order jobs that contain `sku`; a stock job of the SKU waits for them.
 pub fn pending_order_jobs_with_sku(
     connection: &Connection,
     sku: &str,
