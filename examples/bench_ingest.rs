@@ -393,12 +393,14 @@ struct LogTail {
     last_lines: Vec<String>,
     warnings: u64,
     errors: u64,
-    /// The first `LOG_PROBLEM_LINES` warning and error lines.
-    first_problems: Vec<String>,
+    /// The first `LOG_PROBLEM_LINES` warning lines.
+    first_warnings: Vec<String>,
+    /// The first `LOG_PROBLEM_LINES` error lines.
+    first_errors: Vec<String>,
 }
 
 const LOG_TAIL_LINES: usize = 20;
-const LOG_PROBLEM_LINES: usize = 5;
+const LOG_PROBLEM_LINES: usize = 3;
 
 impl LogTail {
     fn push(&mut self, line: String) {
@@ -406,8 +408,11 @@ impl LogTail {
         let error = line.contains(" ERROR ");
         self.warnings += u64::from(warning);
         self.errors += u64::from(error);
-        if (warning || error) && self.first_problems.len() < LOG_PROBLEM_LINES {
-            self.first_problems.push(line.clone());
+        if warning && self.first_warnings.len() < LOG_PROBLEM_LINES {
+            self.first_warnings.push(line.clone());
+        }
+        if error && self.first_errors.len() < LOG_PROBLEM_LINES {
+            self.first_errors.push(line.clone());
         }
         if self.last_lines.len() == LOG_TAIL_LINES {
             self.last_lines.remove(0);
@@ -522,7 +527,8 @@ impl ServerProcess {
         LogSummary {
             warnings: log.warnings,
             errors: log.errors,
-            first_problems: log.first_problems.clone(),
+            first_warnings: log.first_warnings.clone(),
+            first_errors: log.first_errors.clone(),
             last_lines: log.last_lines.clone(),
         }
     }
@@ -587,7 +593,8 @@ impl Drop for ServerProcess {
 struct LogSummary {
     warnings: u64,
     errors: u64,
-    first_problems: Vec<String>,
+    first_warnings: Vec<String>,
+    first_errors: Vec<String>,
     last_lines: Vec<String>,
 }
 
@@ -1492,7 +1499,12 @@ impl Report<'_> {
             "- pre-built webhooks: {}; shopbus log: {} warning line(s), {} error line(s)\n",
             self.pool_len, self.bus_log.warnings, self.bus_log.errors
         ));
-        for line in &self.bus_log.first_problems {
+        for line in self
+            .bus_log
+            .first_errors
+            .iter()
+            .chain(&self.bus_log.first_warnings)
+        {
             text.push_str(&format!("  - `{line}`\n"));
         }
         text.push_str(&format!(

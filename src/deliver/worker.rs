@@ -35,6 +35,26 @@ fn loggable(stage: Stage, message: &str, job: crate::store::JobId) -> String {
     }
 }
 
+/// How long a worker waits after a transient peer error before it claims the next job, unless the
+/// peer asked for a different delay with `Retry-After`.
+const PEER_COOLDOWN: Duration = Duration::from_secs(1);
+
+/// Longest pause after a transient peer error, whatever `Retry-After` asked for.
+const MAX_PEER_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// The pause before the next claim after this result: some for a transient peer error.
+fn peer_cooldown(result: &Result<JobSuccess, JobError>) -> Option<Duration> {
+    match result {
+        Err(JobError::Stage { error, .. }) if error.class == ErrorClass::Transient => Some(
+            error
+                .retry_after
+                .unwrap_or(PEER_COOLDOWN)
+                .clamp(PEER_COOLDOWN, MAX_PEER_COOLDOWN),
+        ),
+        _ => None,
+    }
+}
+
 /// How often worker 0 erases the payloads of jobs past their retention.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -153,6 +173,10 @@ impl Worker {
         }
     }
 
+    /// Runs one attempt of the leased job and records it. After a transient peer error the
+    /// worker pauses before its next claim, so an unreachable ERPNext does not turn every due
+    /// job into a burst of failed attempts whose writes compete with webhook ingest for the
+    /// store.
     fn attempt(&mut self, mut lease: Lease) {
         let started_at = now_millis();
         log::debug!(
@@ -164,6 +188,7 @@ impl Worker {
         );
 
         let (result, records) = self.run_job(&mut lease);
+        let cooldown = peer_cooldown(&result);
         let outcome = self.outcome(&lease, result, records, started_at);
         let Some((outcome, records)) = outcome else {
             return;
@@ -182,6 +207,17 @@ impl Worker {
                 lease.job.topic,
                 lease.job.entity
             );
+        }
+        if let Some(pause) = cooldown {
+            self.pause(pause);
+        }
+    }
+
+    /// Sleeps for `pause`, waking early when the process stops.
+    fn pause(&self, pause: Duration) {
+        let until = Instant::now() + pause;
+        while !self.stop.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(self.settings.poll_interval.min(until - Instant::now()));
         }
     }
 
@@ -389,5 +425,46 @@ impl Worker {
             ),
             Err(error) => log::error!("store: could not erase expired payloads: {error}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(class: ErrorClass, retry_after: Option<Duration>) -> Result<JobSuccess, JobError> {
+        let mut error = PeerError::transient("ERPNext did not answer");
+        error.class = class;
+        error.retry_after = retry_after;
+        Err(JobError::at(Stage::Deliver, error))
+    }
+
+    #[test]
+    fn transient_errors_pause_the_worker() {
+        assert_eq!(
+            peer_cooldown(&failed(ErrorClass::Transient, None)),
+            Some(PEER_COOLDOWN)
+        );
+        let asked = Some(Duration::from_secs(5));
+        assert_eq!(
+            peer_cooldown(&failed(ErrorClass::Transient, asked)),
+            Some(Duration::from_secs(5))
+        );
+        let long = Some(Duration::from_secs(3600));
+        assert_eq!(
+            peer_cooldown(&failed(ErrorClass::Transient, long)),
+            Some(MAX_PEER_COOLDOWN)
+        );
+    }
+
+    #[test]
+    fn other_results_do_not_pause() {
+        assert_eq!(peer_cooldown(&failed(ErrorClass::Permanent, None)), None);
+        assert_eq!(peer_cooldown(&failed(ErrorClass::Auth, None)), None);
+        let done = Ok(JobSuccess::Done {
+            erp_name: None,
+            woo_id: None,
+        });
+        assert_eq!(peer_cooldown(&done), None);
     }
 }

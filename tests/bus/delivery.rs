@@ -271,3 +271,31 @@ fn sigterm_interrupts_a_slow_job_between_requests() {
     );
     assert_eq!(live_sales_orders(&erp, "WC-9502"), 1);
 }
+
+#[test]
+fn unreachable_erpnext_pauses_the_workers() {
+    let bus = Bus::start("http://127.0.0.1:9");
+    for id in 0..20 {
+        let order = order_with(
+            9700 + id,
+            &[line("DOWN-2", 1, "10.00", "0.00")],
+            "0.00",
+            &[],
+            &[],
+            "10.00",
+        );
+        bus.send_order_job("order.created", &order);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // Two workers, each pausing 1 s after a refused connection: at most a few attempts so far.
+    let attempts: i64 = bus
+        .jobs()
+        .iter()
+        .map(|job| job["attempts"].as_i64().unwrap())
+        .sum();
+    assert!(
+        attempts <= 6,
+        "{attempts} attempts in 1.5 s against an unreachable ERPNext"
+    );
+}
