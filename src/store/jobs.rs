@@ -196,6 +196,9 @@ fn insert_job(connection: &Connection, job: &NewJob, now: i64) -> Result<Enqueue
     })
 }
 
+// TODO: the candidate query below builds and sorts every due job under the write lock, so a
+// large backlog falling due at once slows webhook ingest; pick the job in a read transaction
+// and take the lock only for the conditional UPDATE.
 /// Leases the oldest due job whose entity has no earlier unfinished job and no live lease.
 /// A running job whose lease expired (its worker or process died) is due again.
 pub fn claim(
