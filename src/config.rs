@@ -135,7 +135,7 @@ pub struct ErpNextConfig {
     /// Warehouses whose Bins make up the level published to the store; default `[warehouse]`.
     #[serde(default)]
     pub stock_warehouses: Vec<String>,
-    /// How the sellable quantity is computed from the Bins.
+    /// The formula that computes the sellable quantity from the Bins.
     #[serde(default)]
     pub stock_formula: StockFormula,
     /// How long a stock event waits before it is published, so a burst becomes one write.
@@ -165,7 +165,7 @@ pub enum StockFormula {
 }
 
 impl ErpNextConfig {
-    /// The warehouses whose stock is published.
+    /// Returns the warehouses whose stock is published.
     pub fn stock_warehouses(&self) -> Vec<String> {
         if self.stock_warehouses.is_empty() {
             vec![self.warehouse.clone()]
@@ -450,7 +450,7 @@ impl Config {
         problems
     }
 
-    /// The mapping settings taken from `[erpnext]`.
+    /// Returns the mapping settings taken from `[erpnext]`.
     pub fn mapping_settings(&self) -> MappingSettings {
         let erpnext = &self.erpnext;
         MappingSettings {
@@ -500,7 +500,7 @@ fn check_secret_file(key: &str, path: &Path, problems: &mut Vec<String>) {
     match SecretFile::load(path) {
         Ok(_) => {}
         Err(SecretError::Empty { .. }) => problems.push(format!(
-            "{key}: {} holds no secret; write the secret on one line",
+            "{key}: {} contains no secret; write the secret on one line",
             path.display()
         )),
         Err(error) => problems.push(format!("{key}: {error}")),

@@ -24,7 +24,7 @@ const GMT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 /// pass ran.
 pub const OVERLAP: Duration = Duration::from_secs(300);
 
-/// Where the first pass starts when no watermark is stored yet.
+/// The lookback of the first pass, when no watermark is stored yet.
 const FIRST_PASS_LOOKBACK: Duration = Duration::from_secs(86_400);
 
 /// Order statuses WooCommerce never sends in webhooks; reconciliation skips them too.
@@ -62,7 +62,7 @@ pub struct Progress {
 /// Orders WooCommerce returns per request at most (`per_page`).
 const PAGE_SIZE: usize = 100;
 
-/// Requests one pass sends at most, so a store that keeps answering full pages cannot keep a
+/// Requests one pass sends at most, so a store that keeps returning full pages cannot keep a
 /// pass running forever.
 const MAX_REQUESTS: u32 = 10_000;
 

@@ -41,7 +41,7 @@ pub enum SecretError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("secret file {path} holds no secret")]
+    #[error("secret file {path} contains no secret; write the secret on one line")]
     Empty { path: PathBuf },
 }
 
@@ -77,7 +77,7 @@ impl SecretFile {
         Ok(count)
     }
 
-    /// Every secret of the file, in file order.
+    /// Returns every secret of the file, in file order.
     pub fn all(&self) -> Vec<Secret> {
         self.secrets
             .read()
@@ -85,7 +85,7 @@ impl SecretFile {
             .clone()
     }
 
-    /// The first secret of the file (for single-value files such as an API key).
+    /// Returns the first secret of the file (for single-value files such as an API key).
     pub fn first(&self) -> Secret {
         self.all()
             .into_iter()

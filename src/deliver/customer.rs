@@ -47,7 +47,7 @@ impl Drop for CustomerGuard {
     }
 }
 
-/// How the Customer was found.
+/// The way the Customer was found.
 pub enum Found {
     Linked,
     ByEmail,
@@ -175,7 +175,7 @@ fn remember(
     Ok(())
 }
 
-/// A key for an address: the customer plus a hash of the fields that identify the place.
+/// Builds the link key of an address: the customer plus a hash of the fields that identify the place.
 fn address_key(address: &AddressDoc, customer: &str) -> String {
     let fields = [
         customer,
@@ -203,7 +203,7 @@ fn first_name(rows: &[Value]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The `name` of a document ERPNext returned.
+/// Returns the `name` of a document ERPNext returned.
 pub fn document_name(document: &Value, doctype: &str) -> Result<String, JobError> {
     document
         .get("name")

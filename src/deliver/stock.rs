@@ -405,7 +405,7 @@ fn quantity(row: &Value, field: &str) -> Decimal {
     }
 }
 
-/// The link key of a product (`<id>`) or a variation (`<parent id>/<id>`).
+/// Builds the link key of a product (`<id>`) or a variation (`<parent id>/<id>`).
 fn product_key(product: ProductRef) -> String {
     match product.parent_id {
         Some(parent) => format!("{parent}/{}", product.id),

@@ -23,7 +23,7 @@ use crate::woocommerce::WooClient;
 /// Topic of the periodic job that publishes the stock of every linked SKU.
 pub const FULL_PASS_TOPIC: &str = "stock.full_pass";
 
-/// The reason as the journal gets it. A validation message quotes address fields and e-mail
+/// Returns the reason as the journal gets it. A validation message quotes address fields and e-mail
 /// addresses from the order, so the journal gets a pointer to the audit trail instead.
 fn loggable(stage: Stage, message: &str, job: crate::store::JobId) -> String {
     if stage == Stage::Validate {
@@ -39,10 +39,10 @@ fn loggable(stage: Stage, message: &str, job: crate::store::JobId) -> String {
 /// peer asked for a different delay with `Retry-After`.
 const PEER_COOLDOWN: Duration = Duration::from_secs(1);
 
-/// Longest pause after a transient peer error, whatever `Retry-After` asked for.
+/// Maximum pause after a transient peer error, whatever `Retry-After` requests.
 const MAX_PEER_COOLDOWN: Duration = Duration::from_secs(30);
 
-/// The pause before the next claim after this result: some for a transient peer error.
+/// Returns the pause before the next claim: some after a transient peer error, none otherwise.
 fn peer_cooldown(result: &Result<JobSuccess, JobError>) -> Option<Duration> {
     match result {
         Err(JobError::Stage { error, .. }) if error.class == ErrorClass::Transient => Some(
@@ -433,7 +433,7 @@ mod tests {
     use super::*;
 
     fn failed(class: ErrorClass, retry_after: Option<Duration>) -> Result<JobSuccess, JobError> {
-        let mut error = PeerError::transient("ERPNext did not answer");
+        let mut error = PeerError::transient("ERPNext request timed out");
         error.class = class;
         error.retry_after = retry_after;
         Err(JobError::at(Stage::Deliver, error))

@@ -121,7 +121,7 @@ pub(super) async fn webhook(request: Request<Incoming>, state: &ReceiveState) ->
     enqueue(job, state, started).await
 }
 
-/// The order's `date_modified_gmt`, when it has one.
+/// Returns the order's `date_modified_gmt`, when it has one.
 pub fn order_modified(order: &Value) -> Option<String> {
     order
         .get("date_modified_gmt")
@@ -130,7 +130,7 @@ pub fn order_modified(order: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The distinct non-empty SKUs of an order's lines.
+/// Returns the distinct non-empty SKUs of an order's lines.
 pub fn order_skus(order: &Value) -> Vec<String> {
     let mut skus: Vec<String> = order
         .get("line_items")

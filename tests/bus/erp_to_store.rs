@@ -191,7 +191,8 @@ fn stock_event_waits_for_pending_order() {
     let bin_read = requests
         .iter()
         .position(|r| r.method == "GET" && r.path == "/api/resource/Bin");
-    assert!(insert.is_some() && bin_read.is_some(), "{requests:#?}");
+    assert!(insert.is_some(), "no Sales Order insert: {requests:#?}");
+    assert!(bin_read.is_some(), "no Bin read: {requests:#?}");
     assert!(
         bin_read > insert,
         "the Bins were read before the order reached ERPNext"
@@ -312,7 +313,7 @@ fn invoice_sets_status_and_one_note_also_after_replay() {
     );
 }
 
-/// The notes of an order that name the invoice (WooCommerce adds its own status-change notes).
+/// Returns the notes of an order that name the invoice (WooCommerce adds its own status-change notes).
 fn invoice_notes(woo: &FakeWoo, order_id: u64, invoice: &str) -> Vec<Value> {
     woo.notes(order_id)
         .into_iter()
